@@ -26,6 +26,8 @@ __version__ = "0.1.0"
 # Each area re-exports its public names below, one block per area (keep blocks separate so
 # parallel work edits different lines).
 # -- dex client --
+from dexio.dex import Dex, DexLegacy
+
 # -- readers --
 # -- normalize --
 # -- dedupe --
@@ -39,7 +41,9 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigError",
+    "Dex",
     "DexError",
+    "DexLegacy",
     "DexioError",
     "InputError",
     "MappingError",
