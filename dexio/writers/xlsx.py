@@ -7,6 +7,7 @@ stored as a formula, even with ``raw=True``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,15 +44,30 @@ def write_xlsx(
     sheet = book.create_sheet(SHEET_TITLE)
     rows = 0
     header: list[str] | None = None
-    for page in pages:
-        flat = flatten(page, layout, raw=raw)
+    try:
+        for page in pages:
+            flat = flatten(page, layout, raw=raw)
+            if header is None:
+                header = flat.columns
+                sheet.append(header)
+            for record in flat.iter_rows():
+                sheet.append([_cell(sheet, value) for value in record])
+            rows += flat.height
         if header is None:
-            header = flat.columns
-            sheet.append(header)
-        for record in flat.iter_rows():
-            sheet.append([_cell(sheet, value) for value in record])
-        rows += flat.height
-    if header is None:
-        sheet.append(flatten(empty_frame(), layout, raw=raw).columns)
+            sheet.append(flatten(empty_frame(), layout, raw=raw).columns)
+    except BaseException:
+        _discard(sheet)
+        raise
     book.save(path)
     return rows
+
+
+def _discard(sheet: WriteOnlyWorksheet) -> None:
+    """Close an abandoned sheet and remove the temporary file openpyxl streams rows into."""
+    writer = sheet._writer
+    if writer is None:
+        return
+    with contextlib.suppress(Exception):
+        sheet.close()
+    with contextlib.suppress(Exception):
+        writer.cleanup()
