@@ -1,0 +1,50 @@
+"""Normalize: clean a canonical contact frame so the same person looks the same everywhere.
+
+:func:`normalize` is a pure function, canonical frame in, canonical frame out, usable on
+its own from a cleanup script. One module per concern: :mod:`~dexio.normalize.phones`,
+:mod:`~dexio.normalize.emails`, :mod:`~dexio.normalize.names`,
+:mod:`~dexio.normalize.dates`, :mod:`~dexio.normalize.social`. Slow per-value work
+(phonenumbers, email-validator, date reading) runs once per distinct value.
+
+Nothing is dropped: a value that cannot be cleaned stays as written (phones, handles,
+websites) or moves to ``extra`` (invalid emails, unreadable birthdays), and every such
+case, and every change of meaning (a re-cased or split name, a removed repeat), adds a
+sentence to the row's ``issues``. Plain reformatting (E.164, ISO dates, handles out of
+URLs) is the stage's job and is not listed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dexio.normalize._annotate import ROW
+from dexio.normalize.dates import normalize_birthdays
+from dexio.normalize.emails import normalize_emails
+from dexio.normalize.names import normalize_names
+from dexio.normalize.phones import default_region, normalize_phones, resolve_region
+from dexio.normalize.social import normalize_social
+from dexio.schema import conform
+
+__all__ = ["default_region", "normalize"]
+
+
+def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame:
+    """Return ``frame`` with names, emails, phones, birthday and social fields cleaned.
+
+    ``region`` (ISO 3166 alpha-2, e.g. ``"GB"``) is how numbers without a ``+`` and
+    numeric dates are read; it defaults to the locale's country, else US. A phone whose
+    ``country_code`` holds a region (``"DE"``) or calling code (``"+49"``) is read in that
+    region instead. Row count, row order and columns outside the schema are preserved.
+
+    Raises :class:`dexio.errors.UsageError` for an unknown region.
+    """
+    code = resolve_region(region)
+    if ROW in frame.columns:
+        raise ValueError(f"column {ROW!r} is reserved for normalize")
+    out = conform(frame).with_row_index(ROW)
+    out = normalize_names(out)
+    out = normalize_emails(out)
+    out = normalize_phones(out, code)
+    out = normalize_birthdays(out, code)
+    out = normalize_social(out)
+    return conform(out.sort(ROW).drop(ROW))

@@ -1,0 +1,189 @@
+"""Email addresses: checked with email-validator (no DNS), ranked, one per address.
+
+Validation runs once per distinct address written in the input and is joined back. An
+address that fails is taken out of ``emails`` but kept in ``extra`` under
+``"invalid_emails"``, with a row issue, so nothing typed by a person is lost.
+"""
+
+from __future__ import annotations
+
+import re
+
+import email_validator
+import polars as pl
+
+from dexio.normalize._annotate import ROW, append_row_issues, merge_extra
+from dexio.schema import EMAIL
+
+#: The labels dexio writes, and the spellings exports use for them (lower-cased).
+EMAIL_LABELS: dict[str, tuple[str, ...]] = {
+    "personal": ("personal", "home", "private", "home email", "personal email", "privat"),
+    "work": ("work", "business", "office", "work email", "business email", "company", "job"),
+    "other": ("other", "other email", "email", "e-mail", "internet"),
+}
+_LABEL_BY_SPELLING = {
+    spelling: label for label, spellings in EMAIL_LABELS.items() for spelling in spellings
+}
+#: Order before the source order: personal first, then unlabelled/other, then work.
+_LABEL_ORDER = {"personal": 0, "work": 2}
+#: Words in a label that mark the address the person prefers (vCard ``TYPE=pref``...).
+_PREFERRED_WORDS = frozenset({"pref", "preferred", "primary"})
+_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
+_VCARD_NOISE = frozenset({"internet", "x400", "x-internet", "type"})
+
+
+def read_label(label: str | None) -> tuple[str | None, bool]:
+    """(unified label, marked preferred) for a label as an export writes it.
+
+    Google marks the primary address with ``"* Home"``; vCard with ``pref`` among the
+    types (``"INTERNET,HOME,PREF"``). Unknown labels are kept as written.
+    """
+    if label is None:
+        return None, False
+    text = label.strip()
+    apple = _APPLE_LABEL.match(text)
+    if apple:
+        text = apple.group(1).strip()
+    preferred = text.startswith("*")
+    text = text.lstrip("*").strip()
+    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w]
+    if any(w in _PREFERRED_WORDS for w in words):
+        preferred = True
+    meaningful = [w for w in words if w not in _PREFERRED_WORDS and w not in _VCARD_NOISE]
+    if not meaningful:
+        return ("other" if words and not preferred else None), preferred
+    spelled = " ".join(meaningful)
+    if spelled in _LABEL_BY_SPELLING:
+        return _LABEL_BY_SPELLING[spelled], preferred
+    for word in meaningful:
+        if word in _LABEL_BY_SPELLING:
+            return _LABEL_BY_SPELLING[word], preferred
+    # A label of the user's own ("Newsletter", "Uni") means something to them: keep it.
+    kept = re.sub(r"(?i)[,;\s]*\b(pref|preferred|primary)\b[,;\s]*", " ", text).strip(" ,;")
+    return (kept or None), preferred
+
+
+def check_email(raw: str) -> tuple[str | None, str | None]:
+    """(normalized address, None) or (None, why it is not valid) for one address."""
+    try:
+        result = email_validator.validate_email(
+            raw, check_deliverability=False, allow_display_name=True
+        )
+    except email_validator.EmailNotValidError as error:
+        return None, str(error).rstrip(".")
+    return result.normalized, None
+
+
+def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
+    items = (
+        frame.select(ROW, "emails")
+        .explode("emails", keep_nulls=False)
+        .with_columns(pl.int_range(pl.len()).over(ROW).alias("__position"))
+        .unnest("emails")
+        .with_columns(
+            pl.col("email")
+            .str.strip_chars()
+            .str.replace(r"(?i)^mailto:", "")
+            .str.strip_chars()
+            .replace("", None)
+            .alias("__raw")
+        )
+        .filter(pl.col("__raw").is_not_null())
+    )
+
+    distinct = items["__raw"].unique()
+    checked = [check_email(raw) for raw in distinct.to_list()]
+    normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
+    results = pl.DataFrame(
+        {"__raw": distinct, "__email": normalized, "__problem": problems},
+        schema={"__raw": pl.String, "__email": pl.String, "__problem": pl.String},
+    )
+
+    labels = items["label"].unique().drop_nulls().to_list()
+    read = {label: read_label(label) for label in labels}
+    items = (
+        items.join(results, on="__raw", how="left")
+        .with_columns(
+            pl.col("label").replace_strict(
+                {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
+            ),
+            pl.col("label")
+            .replace_strict(
+                {k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean
+            )
+            .fill_null(False)
+            .alias("__preferred"),
+        )
+        .with_columns(pl.col("__email").str.to_lowercase().alias("__key"))
+        .sort(ROW, "ranking", "__position", nulls_last=True)
+    )
+
+    invalid = items.filter(pl.col("__problem").is_not_null())
+    valid = items.filter(pl.col("__problem").is_null())
+    # The first spelling in source order stays; a repeat lends its label and preference.
+    first = pl.int_range(pl.len()).over(ROW, "__key") == 0
+    repeats = valid.filter(~first)
+    kept = (
+        valid.with_columns(
+            pl.col("label").drop_nulls().first().over(ROW, "__key"),
+            pl.col("__preferred").any().over(ROW, "__key"),
+        )
+        .filter(first)
+        .with_columns(
+            pl.col("label")
+            .replace_strict(_LABEL_ORDER, default=1, return_dtype=pl.Int8)
+            .alias("__label_order")
+        )
+        .sort(
+            ROW,
+            pl.col("__preferred").not_(),
+            "__label_order",
+            "ranking",
+            "__position",
+            nulls_last=True,
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(ROW).alias("ranking"))
+    )
+    lists = kept.group_by(ROW, maintain_order=True).agg(
+        pl.struct(pl.col("__email").alias("email"), "label", "ranking")
+        .cast(EMAIL)
+        .alias("__emails")
+    )
+    out = (
+        frame.join(lists, on=ROW, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("emails").is_null())
+            .then(None)
+            .otherwise(pl.col("__emails").fill_null(pl.lit([], dtype=pl.List(EMAIL))))
+            .alias("emails")
+        )
+        .drop("__emails")
+    )
+
+    issues = pl.concat(
+        [
+            invalid.select(
+                ROW,
+                "__position",
+                pl.format(
+                    "email '{}' is not valid ({}); kept in extra.invalid_emails",
+                    "__raw",
+                    "__problem",
+                ).alias("issue"),
+            ),
+            repeats.select(
+                ROW,
+                "__position",
+                pl.format("duplicate email '{}' removed", "__raw").alias("issue"),
+            ),
+        ]
+    ).sort(ROW, "__position")
+    out = append_row_issues(out, issues.select(ROW, "issue"))
+    additions = (
+        invalid.sort(ROW, "__position")
+        .group_by(ROW, maintain_order=True)
+        .agg(pl.col("__raw").unique(maintain_order=True).alias("value"))
+        .with_columns(pl.lit("invalid_emails").alias("key"))
+    )
+    return merge_extra(out, additions)

@@ -1,0 +1,140 @@
+"""Names: tidy whitespace, fix SHOUTED or all-lower names, split and build ``full_name``.
+
+Names already in mixed case are never touched (``McDonald``, ``de la Cruz``, ``O'Neil``
+stay as the person wrote them); only a name written entirely in capitals or entirely in
+lower case is re-cased, once per distinct spelling. Splitting uses polars regexes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from dexio.normalize._annotate import append_issues, issue_if, quoted
+
+#: Words that belong to the last name and stay lower case inside a name ("van Gogh").
+PARTICLES = frozenset(
+    {"van", "von", "de", "da", "del", "della", "der", "den", "di", "du", "la", "le", "ten",
+     "ter", "dos", "das", "do", "bin", "ibn", "al", "el", "zu", "y"}
+)  # fmt: skip
+#: Suffixes kept with the last name, in the spelling dexio writes them.
+SUFFIXES = {
+    "jr": "Jr.", "jr.": "Jr.", "sr": "Sr.", "sr.": "Sr.", "ii": "II", "iii": "III",
+    "iv": "IV", "phd": "PhD", "ph.d.": "Ph.D.", "md": "MD", "m.d.": "M.D.", "esq": "Esq.",
+    "esq.": "Esq.", "mba": "MBA", "dds": "DDS", "cpa": "CPA",
+}  # fmt: skip
+HONORIFICS = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir")
+
+_PARTICLE_RE = "|".join(sorted(PARTICLES, key=len, reverse=True))
+_SUFFIX_RE = "|".join(re.escape(s) for s in sorted(SUFFIXES, key=len, reverse=True))
+_HONORIFIC = rf"^(?i:(?:{'|'.join(HONORIFICS)})\.?)\s+"
+# "Ana Maria de la Cruz Jr." -> first "Ana Maria", last "de la Cruz Jr.": the last word, the
+# particles before it and the suffixes after it make the last name.
+_GIVEN_FAMILY = rf"^(.*?)\s+((?i:(?:{_PARTICLE_RE})\s+)*\S+(?:,?\s+(?i:{_SUFFIX_RE}))*)$"
+# "Lopez, Ana" (but not "Ana Lopez, PhD": see _SUFFIX_ONLY).
+_FAMILY_COMMA_GIVEN = r"^([^,]+),\s*([^,]+)$"
+_SUFFIX_ONLY = rf"^(?i:{_SUFFIX_RE})$"
+
+_FIELDS = ("first_name", "last_name", "full_name")
+
+
+def recase(name: str, *, family: bool = False) -> str:
+    """Capitalise a name written all in capitals or all in lower case.
+
+    Each part of a word split by ``-`` or ``'`` is capitalised (``O'Neil``, ``Anne-Marie``),
+    ``Mc`` names get their second capital, particles stay lower case before another word
+    (at the very start only in a last name), and suffixes take their usual spelling.
+    """
+    words = name.split(" ")
+    out = []
+    for index, word in enumerate(words):
+        lower = word.lower()
+        is_last_word = index == len(words) - 1
+        if lower in SUFFIXES and index > 0:
+            out.append(SUFFIXES[lower])
+        elif lower in PARTICLES and not is_last_word and (index > 0 or family):
+            out.append(lower)
+        else:
+            out.append(_capitalise_word(lower))
+    return " ".join(out)
+
+
+def _capitalise_word(word: str) -> str:
+    parts = re.split(r"([-'’])", word)
+    fixed = []
+    for part in parts:
+        if part.startswith("mc") and len(part) > 2:
+            fixed.append("Mc" + part[2:].capitalize())
+        elif len(part) > 1 or part.isalpha():
+            fixed.append(part.capitalize())
+        else:
+            fixed.append(part)
+    return "".join(fixed)
+
+
+def _tidy(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .replace("", None)
+        .alias(column)
+    )
+
+
+def _needs_recase(column: str) -> pl.Expr:
+    value = pl.col(column)
+    upper, lower = value.str.to_uppercase(), value.str.to_lowercase()
+    return (upper != lower) & ((value == upper) | (value == lower))
+
+
+def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Tidy ``first_name``, ``last_name`` and ``full_name`` of a frame (see dexio.normalize)."""
+    frame = frame.with_columns(_tidy(c) for c in _FIELDS)
+
+    for column in _FIELDS:
+        targets = frame.filter(_needs_recase(column))[column].unique().to_list()
+        if not targets:
+            continue
+        fixed = {t: recase(t, family=column == "last_name") for t in targets}
+        new = pl.col(column).replace(fixed)
+        frame = append_issues(
+            frame,
+            issue_if(
+                new != pl.col(column),
+                pl.format("{} {} re-cased to {}", pl.lit(column), quoted(pl.col(column)),
+                          quoted(new)),
+            ),
+        ).with_columns(new.alias(column))  # fmt: skip
+
+    name = pl.col("full_name").str.replace(_HONORIFIC, "")
+    comma = name.str.extract_groups(_FAMILY_COMMA_GIVEN)
+    comma_form = comma.struct[0].is_not_null() & ~comma.struct[1].str.contains(_SUFFIX_ONLY)
+    spaced = name.str.extract_groups(_GIVEN_FAMILY)
+    first = pl.when(comma_form).then(comma.struct[1]).otherwise(pl.coalesce(spaced.struct[0], name))
+    last = pl.when(comma_form).then(comma.struct[0]).otherwise(spaced.struct[1])
+    split = (
+        pl.col("first_name").is_null()
+        & pl.col("last_name").is_null()
+        & pl.col("full_name").is_not_null()
+    )
+    message = pl.format(
+        "full_name {} split into first_name {} and last_name {}",
+        quoted(pl.col("full_name")),
+        quoted(first),
+        quoted(last).fill_null(pl.lit("(none)")),
+    )
+    frame = append_issues(frame, issue_if(split & last.is_not_null(), message))
+    frame = frame.with_columns(
+        pl.when(split).then(first).otherwise(pl.col("first_name")).alias("first_name"),
+        pl.when(split).then(last).otherwise(pl.col("last_name")).alias("last_name"),
+    )
+    return frame.with_columns(
+        pl.coalesce(
+            "full_name",
+            pl.concat_str("first_name", "last_name", separator=" ", ignore_nulls=True).replace(
+                "", None
+            ),
+        ).alias("full_name")
+    )

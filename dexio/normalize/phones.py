@@ -1,0 +1,244 @@
+"""Phone numbers: E.164 through phonenumbers, one label vocabulary, no repeats per contact.
+
+The parsing runs once per distinct (number as written, region) pair and is joined back to
+the contacts; a million rows with fifty thousand distinct numbers cost fifty thousand
+parses. A number that will not parse stays in the list exactly as written, flagged.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import re
+from functools import lru_cache
+
+import phonenumbers
+import polars as pl
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from dexio.errors import UsageError
+from dexio.normalize._annotate import ROW, append_row_issues
+from dexio.schema import PHONE
+
+FALLBACK_REGION = "US"
+
+#: The labels dexio writes, and the spellings real exports use for them (lower-cased,
+#: Apple's ``_$!<...>!$_`` wrapper and a leading ``*`` already removed).
+PHONE_LABELS: dict[str, tuple[str, ...]] = {
+    "mobile": (
+        "mobile",
+        "mobile phone",
+        "cell",
+        "cell phone",
+        "cellular",
+        "iphone",
+        "handy",
+        "portable",
+        "mobil",
+        "móvil",
+        "movil",
+        "cellphone",
+    ),
+    "work": (
+        "work",
+        "business",
+        "business phone",
+        "business phone 2",
+        "work phone",
+        "office",
+        "company",
+        "job",
+    ),
+    "home": ("home", "home phone", "home phone 2", "private", "personal", "landline"),
+    "main": ("main", "primary", "company main", "company main phone", "primary phone"),
+    "fax": (
+        "fax",
+        "business fax",
+        "work fax",
+        "home fax",
+        "other fax",
+        "workfax",
+        "homefax",
+    ),
+    "pager": ("pager", "beeper"),
+    "other": ("other", "other phone", "voice", "tel", "phone"),
+}
+_LABEL_BY_SPELLING = {
+    spelling: label for label, spellings in PHONE_LABELS.items() for spelling in spellings
+}
+_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
+
+_PARSE_FAILURES = {
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country calling code",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_IMPOSSIBLE = {
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "wrong number of digits",
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number without its area code",
+}
+
+_PARSED_FIELDS = ("phone_number", "phone_number_sanitized", "country_code", "issue")
+
+
+def default_region() -> str:
+    """The region numbers without a ``+`` are read in: from the locale (en_GB -> GB), else US."""
+    candidates = [os.environ.get(name) for name in ("LC_ALL", "LC_TELEPHONE", "LANG")]
+    candidates.append(locale.getlocale()[0])
+    for value in candidates:
+        match = re.match(r"^[A-Za-z]{2,3}[_-]([A-Za-z]{2})\b", value or "")
+        if match and match.group(1).upper() in phonenumbers.SUPPORTED_REGIONS:
+            return match.group(1).upper()
+    return FALLBACK_REGION
+
+
+def resolve_region(region: str | None) -> str:
+    """Check a region given by the user (``"gb"`` -> ``"GB"``); ``None`` means the locale's."""
+    if region is None:
+        return default_region()
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"unknown region {region!r}: give a two-letter country code such as GB, US or DE"
+        )
+    return code
+
+
+def unify_label(label: str | None) -> str | None:
+    """One label from the vocabulary of :data:`PHONE_LABELS`; unknown labels kept as written."""
+    if label is None:
+        return None
+    text = label.strip()
+    apple = _APPLE_LABEL.match(text)
+    if apple:
+        text = apple.group(1)
+    text = text.lstrip("*").strip()
+    if not text:
+        return None
+    return _LABEL_BY_SPELLING.get(" ".join(text.lower().split()), text)
+
+
+def parse_phone(raw: str, region: str) -> tuple[str, str | None, str | None, str | None]:
+    """Parse one number: (phone_number, sanitized E.164, "+calling code", issue or None).
+
+    ``phone_number`` is E.164 with `` ext. N`` when the number has an extension, or the raw
+    text when it cannot be parsed (then sanitized and calling code are None).
+    """
+    try:
+        number = phonenumbers.parse(raw, region)
+    except NumberParseException as error:
+        reason = _PARSE_FAILURES.get(error.error_type, "not a phone number")
+        return raw, None, None, f"phone '{raw}' could not be parsed: {reason}"
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != ValidationResult.IS_POSSIBLE:
+        reason = _IMPOSSIBLE.get(possible, "not a possible number")
+        return raw, None, None, f"phone '{raw}' could not be parsed: {reason}"
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    shown = f"{e164} ext. {number.extension}" if number.extension else e164
+    issue = None
+    if not phonenumbers.is_valid_number(number):
+        issue = f"phone '{raw}' ({e164}) is not a number in use in any region; kept"
+    return shown, e164, f"+{number.country_code}", issue
+
+
+@lru_cache(maxsize=1)
+def _calling_code_regions() -> dict[str, str]:
+    # Calling code -> its main region (+1 -> US, +44 -> GB), for per-phone region hints.
+    return {
+        str(code): regions[0]
+        for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        if regions and regions[0] != "001"
+    }
+
+
+def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
+    """The parse region for each phone: its ``country_code`` hint when usable, else default."""
+    text = hint.str.strip_chars()
+    digits = text.str.replace(r"^(\+|00)", "")
+    from_code = digits.replace_strict(_calling_code_regions(), default=None, return_dtype=pl.String)
+    alpha = text.str.to_uppercase()
+    region = (
+        pl.when(alpha.is_in(sorted(phonenumbers.SUPPORTED_REGIONS)))
+        .then(alpha)
+        .when(digits.str.contains(r"^\d{1,3}$"))
+        .then(from_code)
+        .otherwise(None)
+    )
+    return region.fill_null(pl.lit(default))
+
+
+def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
+    """Rewrite the ``phones`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
+    items = (
+        frame.select(ROW, "phones")
+        .explode("phones", keep_nulls=False)
+        .with_columns(pl.int_range(pl.len()).over(ROW).alias("__position"))
+        .unnest("phones")
+        .with_columns(
+            pl.coalesce(
+                pl.col("phone_number").str.strip_chars().replace("", None),
+                pl.col("phone_number_sanitized").str.strip_chars().replace("", None),
+            ).alias("__raw"),
+            _region_hint(pl.col("country_code"), region).alias("__region"),
+        )
+        .filter(pl.col("__raw").is_not_null())
+    )
+    distinct = items.select("__raw", "__region").unique()
+    parsed = [parse_phone(raw, hint) for raw, hint in distinct.iter_rows()]
+    columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
+    results = distinct.with_columns(
+        pl.Series(name, column, dtype=pl.String)
+        for name, column in zip(_PARSED_FIELDS, columns, strict=True)
+    )
+
+    labels = items.select(pl.col("label").unique().drop_nulls())["label"]
+    label_map = {label: unify_label(label) for label in labels.to_list()}
+
+    items = (
+        items.drop("phone_number", "phone_number_sanitized")
+        .join(results, on=["__raw", "__region"], how="left")
+        .with_columns(
+            # An unparsed number keeps whatever hint it came with.
+            pl.coalesce("country_code_right", "country_code").alias("country_code"),
+            pl.col("label").replace_strict(label_map, default=None, return_dtype=pl.String),
+            pl.coalesce("phone_number_sanitized", "__raw").alias("__key"),
+        )
+        .sort(ROW, pl.col("ranking"), "__position", nulls_last=True)
+    )
+    issues = items.filter(pl.col("issue").is_not_null()).select(ROW, "__position", pl.col("issue"))
+    first = pl.int_range(pl.len()).over(ROW, "__key") == 0
+    repeats = items.filter(~first).select(
+        ROW,
+        "__position",
+        pl.format("duplicate phone '{}' removed", "__raw").alias("issue"),
+    )
+    kept = (
+        items.with_columns(
+            # A repeat may carry the label the kept entry lacks.
+            pl.col("label").drop_nulls().first().over(ROW, "__key").alias("label")
+        )
+        .filter(first)
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(ROW).alias("ranking"))
+    )
+    lists = kept.group_by(ROW, maintain_order=True).agg(
+        pl.struct("phone_number", "country_code", "phone_number_sanitized", "label", "ranking")
+        .cast(PHONE)
+        .alias("__phones")
+    )
+    out = (
+        frame.join(lists, on=ROW, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("phones").is_null())
+            .then(None)
+            .otherwise(pl.col("__phones").fill_null(pl.lit([], dtype=pl.List(PHONE))))
+            .alias("phones")
+        )
+        .drop("__phones")
+    )
+    row_issues = pl.concat([issues, repeats]).sort(ROW, "__position").select(ROW, "issue")
+    return append_row_issues(out, row_issues)

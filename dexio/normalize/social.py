@@ -1,0 +1,99 @@
+"""Social profiles and websites: profile URLs and ``@handles`` -> bare handles; tidy URLs.
+
+Everything here is polars string expressions over whole columns. A value that looks like
+the address of some other site (a Facebook URL in the ``twitter`` column) is kept as
+written and flagged, never guessed at.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import polars as pl
+
+from dexio.normalize._annotate import append_issues, issue_if, quoted
+
+_SCHEME_AND_SUBDOMAINS = r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*"
+_HANDLE = r"@?([^/?#\s]+)"
+
+#: column -> (site name for messages, host pattern, path before the handle).
+SITES: dict[str, tuple[str, str, str]] = {
+    "linkedin": ("LinkedIn", r"linkedin\.com", r"(?:in|pub)/"),
+    "twitter": ("Twitter/X", r"(?:twitter|x)\.com", r"(?:#!/)?"),
+    "instagram": ("Instagram", r"(?:instagram\.com|instagr\.am)", ""),
+    "facebook": ("Facebook", r"(?:facebook\.com|fb\.com|fb\.me)", ""),
+    "tiktok": ("TikTok", r"tiktok\.com", ""),
+    "youtube": ("YouTube", r"youtube\.com", r"(?:c/|user/)?"),
+    "telegram": ("Telegram", r"(?:t\.me|telegram\.me|telegram\.dog)", ""),
+}
+
+#: Paths that identify a profile by something other than a handle; kept with their prefix.
+_SPECIAL_PATHS: dict[str, str] = {
+    "facebook": r"(?i)facebook\.com/profile\.php\?id=(\d+)",
+    "youtube": r"(?i)youtube\.com/(channel/[^/?#\s]+)",
+}
+
+_LOOKS_LIKE_URL = r"(?i)^(?:[a-z][a-z0-9+.\-]*://|www\.)|^[^\s@/]+\.[a-z]{2,}(?:/|$)"
+_URL_PARTS = r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#\s]+)([^\s]*)$"
+_HOST = r"^[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)+(?::\d+)?$"
+
+
+def handle_expr(column: str) -> tuple[pl.Expr, pl.Expr]:
+    """(bare handle, value was a URL of another site) for one social column."""
+    _, hosts, prefix = SITES[column]
+    value = pl.col(column).str.strip_chars().replace("", None)
+    from_url = value.str.extract(rf"{_SCHEME_AND_SUBDOMAINS}{hosts}(?::\d+)?/+{prefix}{_HANDLE}")
+    if column in _SPECIAL_PATHS:
+        from_url = pl.coalesce(value.str.extract(_SPECIAL_PATHS[column]), from_url)
+    from_at = value.str.extract(r"^@([^\s/@]+)$")
+    foreign = from_url.is_null() & value.str.contains(_LOOKS_LIKE_URL)
+    handle = pl.when(foreign).then(value).otherwise(pl.coalesce(from_url, from_at, value))
+    return handle, foreign
+
+
+def website_expr() -> tuple[pl.Expr, pl.Expr]:
+    """(normalised website, value is not a web address) for the ``website`` column."""
+    value = pl.col("website").str.strip_chars().replace("", None)
+    with_scheme = (
+        pl.when(value.str.contains(r"^[A-Za-z][A-Za-z0-9+.\-]*://"))
+        .then(value)
+        .otherwise(pl.concat_str(pl.lit("https://"), value))
+    )
+    parts = with_scheme.str.extract_groups(_URL_PARTS)
+    scheme, host, rest = parts.struct[0], parts.struct[1], parts.struct[2]
+    ok = host.str.contains(_HOST).fill_null(False)
+    tidy = pl.concat_str(
+        scheme.str.to_lowercase(),
+        pl.lit("://"),
+        host.str.to_lowercase(),
+        rest.str.strip_chars_end("/"),
+    )
+    bad = value.is_not_null() & ~ok
+    return pl.when(ok).then(tidy).otherwise(value), bad
+
+
+def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
+    """Social columns to bare handles and ``website`` tidied (see :func:`dexio.normalize`)."""
+    for column, (site, _, _) in SITES.items():
+        handle, foreign = handle_expr(column)
+        message = pl.format(
+            "{} {} is not a {} profile address; kept as written",
+            pl.lit(column),
+            quoted(pl.col(column)),
+            pl.lit(site),
+        )
+        frame = append_issues(frame, issue_if(foreign.fill_null(False), message))
+        frame = frame.with_columns(handle.alias(column))
+        values = frame[column]
+        encoded = values.filter(values.str.contains(r"^[^/]*%")).unique().to_list()
+        if encoded:
+            # LinkedIn writes accented handles percent-encoded: ana-l%C3%B3pez -> ana-lópez.
+            frame = frame.with_columns(
+                pl.col(column).replace({text: unquote(text) for text in encoded})
+            )
+    website, bad = website_expr()
+    message = pl.format(
+        "website {} is not a web address; kept as written", quoted(pl.col("website"))
+    )
+    frame = append_issues(frame, issue_if(bad, message))
+    return frame.with_columns(website.alias("website"))
