@@ -30,6 +30,9 @@ from dexio.dex import Dex, DexLegacy
 
 # -- readers --
 # -- normalize --
+# isort: split
+from dexio.normalize import normalize
+
 # -- dedupe --
 # -- writers / export --
 # -- import / plan --
@@ -54,4 +57,5 @@ __all__ = [
     "__version__",
     "conform",
     "empty_frame",
+    "normalize",
 ]
