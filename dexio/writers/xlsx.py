@@ -64,7 +64,7 @@ def write_xlsx(
 
 def _discard(sheet: WriteOnlyWorksheet) -> None:
     """Close an abandoned sheet and remove the temporary file openpyxl streams rows into."""
-    writer = sheet._writer
+    writer = getattr(sheet, "_writer", None)
     if writer is None:
         return
     with contextlib.suppress(Exception):
