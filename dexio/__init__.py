@@ -29,6 +29,10 @@ __version__ = "0.1.0"
 from dexio.dex import Dex, DexLegacy
 
 # -- readers --
+from dexio.mapping import Mapping, load_mapping
+from dexio.readers import inspect, read
+
+# isort: split
 # -- normalize --
 # isort: split
 from dexio.normalize import normalize
@@ -49,6 +53,7 @@ __all__ = [
     "DexLegacy",
     "DexioError",
     "InputError",
+    "Mapping",
     "MappingError",
     "OutcomeUnknown",
     "RateLimited",
@@ -57,5 +62,8 @@ __all__ = [
     "__version__",
     "conform",
     "empty_frame",
+    "inspect",
+    "load_mapping",
     "normalize",
+    "read",
 ]

@@ -51,6 +51,189 @@ def cli() -> None:
 # library, render.
 
 
+# -- readers --
+@cli.command("inspect")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--mapping", "-m", help="Mapping name (see `dexio mappings list`) or TOML path.")
+@click.option("--sheet", help="Workbook sheet to read (name or 0-based index); default: all.")
+@click.option("--rows", default=5, show_default=True, help="How many first rows to show.")
+def inspect_command(file: str, mapping: str | None, sheet: str | None, rows: int) -> None:
+    """Show what dexio understands of FILE: format, mapping, fill rates, first rows, problems."""
+    from dexio.readers import fill_rates, inspect
+    from dexio.readers.render import render_reading
+
+    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+    reading = inspect(file, mapping=mapping, sheet=sheet_arg)
+    render_reading(out_console, reading, fill_rates(reading.frame), rows=rows)
+
+
+@cli.group("mappings")
+def mappings_group() -> None:
+    """List and show the mapping files that turn columns into Dex fields."""
+
+
+@mappings_group.command("list")
+def mappings_list() -> None:
+    """List the shipped mappings (mappings/*.toml)."""
+    from dexio.mapping import available_mappings
+    from dexio.readers.render import render_mapping_list
+
+    render_mapping_list(out_console, available_mappings())
+
+
+@mappings_group.command("show")
+@click.argument("name")
+def mappings_show(name: str) -> None:
+    """Show one mapping (by name or path): its header signature and column -> field rules."""
+    from dexio.mapping import load_mapping
+    from dexio.readers.render import render_mapping
+
+    render_mapping(out_console, load_mapping(name))
+
+
+# -- sandbox --
+@cli.group("sandbox")
+def sandbox_group() -> None:
+    """Run a local server that behaves like Dex, for rehearsals and tests."""
+
+
+@sandbox_group.command("serve")
+@click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file [default: user data dir].")
+@click.option(
+    "--api-key",
+    envvar="DEXIO_SANDBOX_API_KEY",
+    help="Key the sandbox accepts [default: dex_sandbox_key].",
+)
+@click.option("--api", default="dex", show_default=True, help="Which API to emulate.")
+@click.option("--port-file", type=click.Path(dir_okay=False), help="Write the port here.")
+@click.option("--rate-limit", type=float, help="Requests per second; beyond -> 429.")
+@click.option("--fail-rate", type=float, default=0.0, help="Share of requests answered 5xx.")
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
+@click.option("--drop-after-commit", type=float, default=0.0, help="Share of writes cut off.")
+@click.option("--page-cap", type=int, help="Lists return at most N items (Dex: 500).")
+@click.option("--list-summaries", is_flag=True, help="Contact lists carry only names.")
+@click.option("--ignore-cursor", is_flag=True, help="Lists always return the first page.")
+@click.option("--seed", type=int, help="Seed for reproducible random faults.")
+def sandbox_serve(
+    port: int,
+    host: str,
+    db: str | None,
+    api_key: str | None,
+    api: str,
+    port_file: str | None,
+    **faults: Any,
+) -> None:
+    """Serve the sandbox until Ctrl-C. The first line printed is the API base URL."""
+    from dexio.sandbox import serve
+
+    def announce(line: str) -> None:
+        click.echo(line)
+
+    serve(
+        host=host,
+        port=port,
+        db=db,
+        api_key=api_key,
+        api=api,
+        port_file=port_file,
+        announce=announce,
+        **faults,
+    )
+
+
+# -- writers / export --
+@cli.command("export")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "xlsx", "vcf", "jsonl", "parquet"]),
+    help="Output format [default: from the -o extension, else csv].",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write.")
+@click.option(
+    "--layout",
+    type=click.Choice(["dexio", "google", "outlook"]),
+    default="dexio",
+    show_default=True,
+    help="Columns of csv/xlsx: dexio's own, or what Google / Outlook import.",
+)
+@click.option("--include", default="", help="Also export: notes,reminders.")
+@click.option("--tag", help="Only contacts with this tag (case-insensitive).")
+@click.option("--archived", is_flag=True, help="Include archived contacts.")
+@click.option("--raw", is_flag=True, help="Do not neutralise cells that look like formulas.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--vcard-version", type=click.Choice(["3", "4"]), default="4", show_default=True)
+@click.option("--legacy", is_flag=True, help="Read notes and reminders from the legacy API.")
+@click.option("--sandbox", is_flag=True, help="Export from the embedded local sandbox.")
+@click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def export_command(
+    format_: str | None,
+    output: str | None,
+    layout: str,
+    include: str,
+    tag: str | None,
+    archived: bool,
+    raw: bool,
+    force: bool,
+    vcard_version: str,
+    legacy: bool,
+    sandbox: bool,
+    api_key: str | None,
+    quiet: bool,
+) -> None:
+    """Export Dex contacts to a file (csv, xlsx, vcf, jsonl or parquet)."""
+    from contextlib import ExitStack
+
+    from dexio.dex import Dex, DexLegacy
+    from dexio.export import export
+
+    path = output or f"dex-contacts.{format_ or 'csv'}"
+    with ExitStack() as stack:
+        if sandbox:
+            from dexio.sandbox import embedded
+
+            box = stack.enter_context(embedded())
+            err_console.print(f"sandbox: {escape(str(box.db_path))}")
+            dex = stack.enter_context(Dex(api_key=box.api_key, base_url=box.base_url))
+            old: DexLegacy | bool = (
+                stack.enter_context(DexLegacy(api_key=box.api_key, base_url=box.legacy_url))
+                if legacy
+                else False
+            )
+        else:
+            dex = stack.enter_context(Dex(api_key=api_key))
+            old = stack.enter_context(DexLegacy(api_key=api_key)) if legacy else False
+        result = export(
+            path,
+            format=format_,
+            layout=layout,
+            include=include,
+            tag=tag,
+            archived=archived,
+            force=force,
+            raw=raw,
+            vcard_version=int(vcard_version),
+            dex=dex,
+            legacy=old,
+            progress=not quiet,
+        )
+    filtered = f" of {result.scanned}" if result.scanned != result.contacts else ""
+    out_console.print(
+        f"Exported {result.contacts}{filtered} contacts to {escape(str(result.path))}"
+        f" ({result.format})"
+    )
+    if len(result.files) > 1:
+        extra = ", ".join(escape(str(f)) for f in result.files[1:])
+        out_console.print(f"Notes: {result.notes}, reminders: {result.reminders} -> {extra}")
+    elif result.notes or result.reminders:
+        out_console.print(f"Nested: {result.notes} notes, {result.reminders} reminders")
+    if not result.complete or result.note:
+        err_console.print(f"[yellow]warning:[/] {escape(result.note)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dexio`` console script: one place that maps errors to exit codes."""
     try:

@@ -1,0 +1,630 @@
+"""Mapping files: declarative TOML that says which column of a file feeds which canonical field.
+
+A mapping is loaded by name (``linkedin`` -> ``mappings/linkedin.toml``) or by path, checked
+once (a mistake becomes a :class:`~dexio.errors.MappingError` naming the file and line), and
+applied to a table of raw strings with polars expressions only, so a million rows cost about
+as much as reading them. The file format is described in ``docs/mappings.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dexio.errors import MappingError
+from dexio.schema import EMAIL, NOTE, PHONE, SCALAR_FIELDS
+
+#: Where the mappings shipped with dexio live (top-level ``mappings/``); overridable so an
+#: installed copy or a team can point at its own folder.
+MAPPINGS_DIR = Path(
+    os.environ.get("DEXIO_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings")
+)
+
+#: Fields a ``[fields]`` entry may target: every canonical scalar plus the two list columns a
+#: single column can fill.
+TARGET_FIELDS: tuple[str, ...] = (*SCALAR_FIELDS, "notes", "tags")
+TRANSFORMS = ("linkedin_handle", "strip_at")
+TOP_LEVEL_KEYS = {
+    "name",
+    "description",
+    "detect",
+    "fields",
+    "emails",
+    "phones",
+    "country",
+    "extra",
+    "drop",
+    "add_tags",
+    "null_values",
+    "split_full_name",
+    "labels",
+}
+FIELD_KEYS = {"column", "columns", "join", "transform", "date_format", "split", "skip_prefix"}
+CONTACT_KEYS = {"column", "label", "label_column", "split"}
+EXTRA_KEYS = {"column", "date_format"}
+NUMBER = "{n}"
+#: Bookkeeping columns a raw table carries next to the file's own columns.
+ROW_COLUMN = "_dexio_row"
+ISSUES_COLUMN = "_dexio_issues"
+
+
+def column_key(name: str) -> str:
+    """How header names are compared: case, spacing and punctuation do not matter."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One canonical field filled from one or more columns."""
+
+    target: str
+    columns: tuple[str, ...]
+    join: str | None = None  # None: first non-empty column wins; else values joined
+    transform: str | None = None
+    date_format: str | None = None
+    split: str | None = None  # tags: separator between several values in one cell
+    skip_prefix: str | None = None  # tags: values starting with this are system groups
+
+
+@dataclass(frozen=True)
+class ContactRule:
+    """An email or phone column (``{n}`` in the name makes it a numbered group)."""
+
+    column: str
+    label: str | None = None
+    label_column: str | None = None
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraRule:
+    """A column kept in ``extra`` under a chosen key (e.g. LinkedIn's connected_on)."""
+
+    key: str
+    column: str
+    date_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A checked mapping file. Build with :func:`load_mapping`."""
+
+    name: str
+    description: str = ""
+    path: Path | None = None
+    detect: tuple[tuple[str, ...], ...] = ()
+    fields: tuple[FieldRule, ...] = ()
+    emails: tuple[ContactRule, ...] = ()
+    phones: tuple[ContactRule, ...] = ()
+    country: tuple[str, ...] = ()
+    extra: tuple[ExtraRule, ...] = ()
+    drop: tuple[str, ...] = ()
+    add_tags: tuple[str, ...] = ()
+    null_values: tuple[str, ...] = ()
+    split_full_name: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def score(self, header: Sequence[str]) -> int:
+        """How well a header matches this mapping's signature: matched columns, 0 = no match."""
+        keys = {column_key(h) for h in header}
+        best = 0
+        for signature in self.detect:
+            if all(column_key(c) in keys for c in signature):
+                best = max(best, len(signature))
+        return best
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def available_mappings() -> list[Mapping]:
+    """Every mapping shipped in ``mappings/``, sorted by name."""
+    if not MAPPINGS_DIR.is_dir():
+        return []
+    return [load_mapping(p) for p in sorted(MAPPINGS_DIR.glob("*.toml"))]
+
+
+def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
+    """Load a mapping by name (``"google"``) or by path; raise MappingError on any mistake."""
+    if isinstance(name_or_path, Mapping):
+        return name_or_path
+    text_name = str(name_or_path)
+    path = Path(text_name)
+    if not (path.suffix == ".toml" or os.sep in text_name or "/" in text_name):
+        path = MAPPINGS_DIR / f"{text_name}.toml"
+        if not path.is_file():
+            known = ", ".join(p.stem for p in sorted(MAPPINGS_DIR.glob("*.toml")))
+            raise MappingError(f"no mapping named {text_name!r} (known: {known or 'none'})")
+    return _load_path(path.resolve())
+
+
+@cache
+def _load_path(path: Path) -> Mapping:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MappingError("mapping file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read mapping file: {exc}", file=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise MappingError(f"not valid TOML: {reason}", file=path, line=line) from None
+    return _build(data, path, text)
+
+
+def _toml_error_line(message: str) -> int | None:
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+class _Checker:
+    """Turns a problem in the parsed TOML into a MappingError with the line it came from."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, *needles: str) -> int | None:
+        for needle in needles:
+            if not needle:
+                continue
+            pattern = re.compile(rf"(^|[\s\"'\[.{{,]){re.escape(needle)}($|[\s\"'\].=}},])")
+            for number, line in enumerate(self.lines, start=1):
+                if pattern.search(line.split("#", 1)[0] if "#" not in needle else line):
+                    return number
+        return None
+
+    def fail(self, message: str, *needles: str) -> MappingError:
+        return MappingError(message, file=self.path, line=self.line_of(*needles))
+
+    def strings(self, value: Any, where: str, *needles: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
+            return tuple(value)
+        raise self.fail(f"{where} must be a column name or a list of column names", *needles)
+
+
+def _build(data: dict[str, Any], path: Path, text: str) -> Mapping:
+    check = _Checker(path, text)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise check.fail(
+                f"unknown key {key!r} (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})", key
+            )
+    detect_raw = data.get("detect", [])
+    if detect_raw and all(isinstance(d, str) for d in detect_raw):
+        detect_raw = [detect_raw]
+    detect: list[tuple[str, ...]] = []
+    for signature in detect_raw:
+        detect.append(check.strings(signature, "each 'detect' signature", "detect"))
+
+    fields: list[FieldRule] = []
+    fields_raw = data.get("fields", {})
+    if not isinstance(fields_raw, dict):
+        raise check.fail("'fields' must be a table: field = \"Column\"", "fields")
+    for target, spec in fields_raw.items():
+        if target not in TARGET_FIELDS:
+            raise check.fail(
+                f"unknown field {target!r}; fields are: {', '.join(TARGET_FIELDS)}", target
+            )
+        fields.append(_field_rule(check, target, spec))
+
+    emails = tuple(_contact_rules(check, data.get("emails", []), "emails"))
+    phones = tuple(_contact_rules(check, data.get("phones", []), "phones"))
+
+    extra: list[ExtraRule] = []
+    extra_raw = data.get("extra", {})
+    if not isinstance(extra_raw, dict):
+        raise check.fail("'extra' must be a table: key = \"Column\"", "extra")
+    for key, spec in extra_raw.items():
+        if isinstance(spec, str):
+            extra.append(ExtraRule(key=key, column=spec))
+        elif isinstance(spec, dict) and isinstance(spec.get("column"), str):
+            unknown = set(spec) - EXTRA_KEYS
+            if unknown:
+                raise check.fail(f"unknown option {sorted(unknown)[0]!r} in extra.{key}", key)
+            extra.append(
+                ExtraRule(key=key, column=spec["column"], date_format=spec.get("date_format"))
+            )
+        else:
+            raise check.fail(f"extra.{key} must be a column name or {{ column = ... }}", key)
+
+    labels_raw = data.get("labels", {})
+    if not isinstance(labels_raw, dict) or not all(isinstance(v, str) for v in labels_raw.values()):
+        raise check.fail("'labels' must be a table of source label = dexio label", "labels")
+
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise check.fail("'name' must be a string", "name")
+    split_full_name = data.get("split_full_name", False)
+    if not isinstance(split_full_name, bool):
+        raise check.fail("'split_full_name' must be true or false", "split_full_name")
+    return Mapping(
+        name=name,
+        description=str(data.get("description", "")),
+        path=path,
+        detect=tuple(detect),
+        fields=tuple(fields),
+        emails=emails,
+        phones=phones,
+        country=_optional_strings(check, data, "country"),
+        extra=tuple(extra),
+        drop=_optional_strings(check, data, "drop"),
+        add_tags=_optional_strings(check, data, "add_tags"),
+        null_values=_optional_strings(check, data, "null_values"),
+        split_full_name=split_full_name,
+        labels={k.strip().lower(): v.lower() for k, v in labels_raw.items()},
+    )
+
+
+def _optional_strings(check: _Checker, data: dict[str, Any], key: str) -> tuple[str, ...]:
+    if key not in data or data[key] == []:
+        return ()
+    return check.strings(data[key], f"'{key}'", key)
+
+
+def _field_rule(check: _Checker, target: str, spec: Any) -> FieldRule:
+    if isinstance(spec, str | list):
+        return FieldRule(target, check.strings(spec, f"fields.{target}", target))
+    if not isinstance(spec, dict):
+        raise check.fail(f"fields.{target} must be a column, a list or a table", target)
+    unknown = set(spec) - FIELD_KEYS
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise check.fail(
+            f"unknown option {bad!r} in fields.{target} (allowed: {', '.join(sorted(FIELD_KEYS))})",
+            bad,
+            target,
+        )
+    if "column" in spec and "columns" in spec:
+        raise check.fail(f"fields.{target}: give 'column' or 'columns', not both", target)
+    columns = check.strings(spec.get("column", spec.get("columns")), f"fields.{target}", target)
+    transform = spec.get("transform")
+    if transform is not None and transform not in TRANSFORMS:
+        raise check.fail(
+            f"unknown transform {transform!r} in fields.{target} (known: {', '.join(TRANSFORMS)})",
+            str(transform),
+        )
+    for option in ("join", "date_format", "split", "skip_prefix"):
+        if option in spec and not isinstance(spec[option], str):
+            raise check.fail(f"fields.{target}.{option} must be a string", option, target)
+    return FieldRule(
+        target=target,
+        columns=columns,
+        join=spec.get("join"),
+        transform=transform,
+        date_format=spec.get("date_format"),
+        split=spec.get("split"),
+        skip_prefix=spec.get("skip_prefix"),
+    )
+
+
+def _contact_rules(check: _Checker, raw: Any, kind: str) -> Iterable[ContactRule]:
+    if not isinstance(raw, list):
+        raise check.fail(f"'{kind}' must be an array of tables: [[{kind}]]", kind)
+    for spec in raw:
+        if isinstance(spec, str):
+            yield ContactRule(column=spec)
+            continue
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            raise check.fail(f'each [[{kind}]] entry needs column = "..."', kind)
+        unknown = set(spec) - CONTACT_KEYS
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise check.fail(f"unknown option {bad!r} in [[{kind}]]", bad)
+        for option in ("label", "label_column", "split"):
+            if option in spec and not isinstance(spec[option], str):
+                raise check.fail(f"[[{kind}]] {option} must be a string", option)
+        yield ContactRule(
+            column=spec["column"],
+            label=spec.get("label"),
+            label_column=spec.get("label_column"),
+            split=spec.get("split"),
+        )
+
+
+# -- applying ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    """The canonical columns a mapping produced, and what it left over."""
+
+    frame: pl.DataFrame
+    claimed: list[str]
+    unclaimed: list[str]
+    dropped: list[str]
+
+
+class _Header:
+    """Finds actual header names for the names a mapping uses (loose comparison)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.by_key: dict[str, str] = {}
+        for c in columns:
+            self.by_key.setdefault(column_key(c), c)
+        self.used: set[str] = set()
+
+    def find(self, name: str) -> str | None:
+        found = self.by_key.get(column_key(name))
+        if found is not None:
+            self.used.add(found)
+        return found
+
+    def numbered(self, pattern: str) -> list[tuple[int, str]]:
+        """``E-mail {n} - Value`` -> [(1, 'E-mail 1 - Value'), (2, ...)] in number order."""
+        before, _, after = pattern.partition(NUMBER)
+        regex = re.compile(rf"{re.escape(column_key(before))}(\d+){re.escape(column_key(after))}")
+        hits = []
+        for key, name in self.by_key.items():
+            m = regex.fullmatch(key)
+            if m:
+                hits.append((int(m.group(1)), name))
+        return sorted(hits)
+
+
+def _as_date(expr: pl.Expr, date_format: str) -> pl.Expr:
+    """Convert to ISO when the value parses with ``date_format``; keep it as written if not."""
+    parsed = expr.str.strptime(pl.Date, date_format, strict=False).dt.to_string("%Y-%m-%d")
+    return pl.coalesce(parsed, expr)
+
+
+def _transform(expr: pl.Expr, name: str | None) -> pl.Expr:
+    if name == "linkedin_handle":
+        handle = expr.str.extract(r"(?i)linkedin\.com/(?:in|pub)/([^/?#\s]+)", 1)
+        return pl.coalesce(handle, expr)
+    if name == "strip_at":
+        return expr.str.strip_prefix("@")
+    return expr
+
+
+def _empty_to_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.str.len_bytes() > 0).then(expr)
+
+
+def _contact_list(
+    header: _Header,
+    rules: Sequence[ContactRule],
+    kind: str,
+    mapping: Mapping,
+    region: pl.Expr | None,
+) -> pl.Expr:
+    """Email or phone columns -> list of structs with label and ranking (explicit preference
+    first, then source order)."""
+    parts: list[pl.Expr] = []
+    splits: set[str] = set()
+    taken: set[str] = set()  # "Email" and "E-mail" may name the same column
+    for rule in rules:
+        if NUMBER in rule.column:
+            labels = dict(header.numbered(rule.label_column)) if rule.label_column else {}
+            pairs = [(col, labels.get(n)) for n, col in header.numbered(rule.column)]
+            header.used.update(c for c, _ in pairs)
+            header.used.update(v for v in labels.values())
+        else:
+            col = header.find(rule.column)
+            label_col = header.find(rule.label_column) if rule.label_column else None
+            pairs = [(col, label_col)] if col is not None else []
+        for col, label_col in pairs:
+            if col in taken:
+                continue
+            taken.add(col)
+            value = pl.col(col)
+            if label_col is not None:
+                raw_label = pl.col(label_col)
+                preferred = raw_label.str.starts_with("* ").fill_null(False)
+                label = raw_label.str.strip_prefix("* ").str.strip_chars().str.to_lowercase()
+                if mapping.labels:
+                    label = label.replace(mapping.labels)
+                if rule.label:
+                    label = label.fill_null(pl.lit(rule.label))
+            else:
+                preferred = pl.lit(False)
+                label = pl.lit(rule.label)
+            fields = {kind: value, "label": label, "preferred": preferred}
+            if kind == "phone_number":
+                fields["country_code"] = region if region is not None else pl.lit(None, pl.String)
+            parts.append(pl.struct([e.alias(k) for k, e in fields.items()]))
+            if rule.split:
+                splits.add(rule.split)
+    dtype = EMAIL if kind == "email" else PHONE
+    if not parts:
+        return pl.lit([], dtype=pl.List(dtype))
+    element = pl.element()
+    items = pl.concat_list(parts)
+    for separator in splits:
+        pieces = element.struct.field(kind).str.split(separator)
+        count = pieces.list.len()
+        label_pieces = element.struct.field("label").str.split(separator)
+        # The dexio layout joins the labels of overflowing values the same way: split them in
+        # step when the counts agree, else repeat the one label.
+        label = (
+            pl.when(label_pieces.list.len() == count)
+            .then(label_pieces)
+            .otherwise(element.struct.field("label").repeat_by(count))
+        )
+        spread = [pieces.explode().str.strip_chars().alias(kind), label.explode().alias("label")]
+        for name in ("preferred", *(["country_code"] if kind == "phone_number" else [])):
+            spread.append(element.struct.field(name).repeat_by(count).explode().alias(name))
+        items = items.list.eval(pl.struct(spread))
+    value = element.struct.field(kind)
+    items = items.list.eval(element.filter(value.is_not_null() & (value.str.len_bytes() > 0)))
+    items = items.list.eval(
+        element.sort_by(element.struct.field("preferred"), descending=True, maintain_order=True)
+    )
+    ranking = pl.int_range(1, pl.len() + 1, dtype=pl.Int32)
+    if kind == "email":
+        shaped = pl.struct(
+            email=element.struct.field("email"),
+            label=element.struct.field("label"),
+            ranking=ranking,
+        )
+    else:
+        shaped = pl.struct(
+            phone_number=element.struct.field("phone_number"),
+            country_code=element.struct.field("country_code"),
+            phone_number_sanitized=pl.lit(None, pl.String),
+            label=element.struct.field("label"),
+            ranking=ranking,
+        )
+    return items.list.eval(shaped).cast(pl.List(dtype))
+
+
+def _country_hint(header: _Header, mapping: Mapping) -> pl.Expr | None:
+    columns = [c for c in (header.find(n) for n in mapping.country) if c is not None]
+    if not columns:
+        return None
+    from dexio.readers.countries import region_expr
+
+    return region_expr(pl.coalesce([pl.col(c) for c in columns]))
+
+
+def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
+    lists: list[pl.Expr] = []
+    for rule in mapping.fields:
+        if rule.target != "tags":
+            continue
+        for name in rule.columns:
+            col = header.find(name)
+            if col is None:
+                continue
+            values = (
+                pl.col(col).str.split(rule.split) if rule.split else pl.concat_list(pl.col(col))
+            )
+            element = pl.element().str.strip_chars()
+            keep = element.str.len_bytes() > 0
+            if rule.skip_prefix:
+                keep = keep & ~element.str.starts_with(rule.skip_prefix)
+            lists.append(values.list.eval(element.filter(keep)).fill_null([]))
+    if mapping.add_tags:
+        lists.append(pl.lit(list(mapping.add_tags), dtype=pl.List(pl.String)))
+    if not lists:
+        return pl.lit([], dtype=pl.List(pl.String))
+    return pl.concat_list(lists).list.unique(maintain_order=True)
+
+
+def _scalar(header: _Header, rule: FieldRule) -> pl.Expr | None:
+    columns = [c for c in (header.find(n) for n in rule.columns) if c is not None]
+    if not columns:
+        return None
+    exprs = [pl.col(c) for c in columns]
+    if rule.date_format:
+        exprs = [_as_date(e, rule.date_format) for e in exprs]
+    exprs = [_transform(e, rule.transform) for e in exprs]
+    if rule.join is not None:
+        joined = pl.concat_str(exprs, separator=rule.join, ignore_nulls=True)
+        return _empty_to_null(joined)
+    return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
+
+
+def extra_json(columns: dict[str, pl.Expr]) -> pl.Expr:
+    """A JSON object string of the non-null values (null when there are none)."""
+    if not columns:
+        return pl.lit(None, pl.String)
+    encoded = pl.struct([e.alias(k) for k, e in columns.items()]).struct.json_encode()
+    key = r'"(?:[^"\\]|\\.)*":null'
+    encoded = encoded.str.replace_all(key + ",", "").str.replace_all("," + key, "")
+    encoded = encoded.str.replace_all("^\\{" + key + "\\}$", "{}")
+    return pl.when(encoded != "{}").then(encoded)
+
+
+def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
+    """Map a table of raw string columns (already trimmed, empty = null) to canonical columns.
+
+    ``raw`` may carry ``ROW_COLUMN`` and ``ISSUES_COLUMN``; they come out as ``row`` and
+    ``issues``.
+    """
+    passthrough = [c for c in (ROW_COLUMN, ISSUES_COLUMN) if c in raw.columns]
+    data_columns = [c for c in raw.columns if c not in passthrough]
+    header = _Header(data_columns)
+    if mapping.null_values:
+        raw = raw.with_columns(
+            pl.when(pl.col(c).is_in(list(mapping.null_values)))
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in data_columns
+        )
+    out: dict[str, pl.Expr] = {}
+    for rule in mapping.fields:
+        if rule.target in ("tags",):
+            continue
+        expr = _scalar(header, rule)
+        if expr is None:
+            continue
+        if rule.target == "notes":
+            out["notes"] = (
+                pl.when(expr.is_not_null())
+                .then(pl.concat_list(pl.struct(body=expr, created_at=pl.lit(None, pl.String))))
+                .otherwise(pl.lit([], dtype=pl.List(NOTE)))
+            )
+        elif rule.target in out:
+            out[rule.target] = pl.coalesce(out[rule.target], expr)
+        else:
+            out[rule.target] = expr
+    region = _country_hint(header, mapping)
+    out["emails"] = _contact_list(header, mapping.emails, "email", mapping, None)
+    out["phones"] = _contact_list(header, mapping.phones, "phone_number", mapping, region)
+    out["tags"] = _tags(header, mapping)
+    if mapping.split_full_name and "full_name" in out:
+        out.update(_split_full_name(out))
+
+    extras: dict[str, pl.Expr] = {}
+    for rule_extra in mapping.extra:
+        col = header.find(rule_extra.column)
+        if col is not None:
+            value = pl.col(col)
+            extras[rule_extra.key] = (
+                _as_date(value, rule_extra.date_format) if rule_extra.date_format else value
+            )
+    dropped = [c for c in (header.find(n) for n in mapping.drop) if c is not None]
+    unclaimed = [c for c in data_columns if c not in header.used]
+    for col in unclaimed:
+        extras.setdefault(col, pl.col(col))
+    out["extra"] = extra_json(extras)
+    claimed = [c for c in data_columns if c in header.used and c not in dropped]
+    renamed = {ROW_COLUMN: "row", ISSUES_COLUMN: "issues"}
+    frame = raw.select(*[pl.col(c).alias(renamed[c]) for c in passthrough], **out)
+    return Applied(frame=frame, claimed=claimed, unclaimed=unclaimed, dropped=dropped)
+
+
+def _split_full_name(out: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """Fill first/last from full_name when both are empty ("Last, First" or "First ... Last")."""
+    full = out["full_name"].str.strip_chars()
+    comma = full.str.contains(",")
+    first = (
+        pl.when(comma)
+        .then(full.str.extract(r",\s*(.+)$", 1))
+        .otherwise(full.str.extract(r"^(.+?)\s+\S+$", 1))
+    )
+    last = (
+        pl.when(comma)
+        .then(full.str.extract(r"^([^,]+),", 1))
+        .otherwise(full.str.extract(r"(\S+)$", 1))
+    )
+    single = ~full.str.contains(r"\s") & ~comma
+    first = pl.when(single).then(full).otherwise(first)
+    last = pl.when(single).then(None).otherwise(last)
+    have = (
+        out.get("first_name", pl.lit(None, pl.String)).is_not_null()
+        | out.get("last_name", pl.lit(None, pl.String)).is_not_null()
+    )
+    return {
+        "first_name": pl.when(have)
+        .then(out.get("first_name", pl.lit(None, pl.String)))
+        .otherwise(first),
+        "last_name": pl.when(have)
+        .then(out.get("last_name", pl.lit(None, pl.String)))
+        .otherwise(last),
+    }

@@ -1,0 +1,247 @@
+"""Read any supported contact file into the canonical frame: ``dexio.read(path)``.
+
+The format is taken from the content, not the extension (CSV/TSV, xlsx, vCard, JSON/JSONL);
+the mapping from ``mapping=`` or, when not given, from the header signature. Readers place
+values, they do not clean them: that is :func:`dexio.normalize`'s job.
+
+Records that cannot be read are kept as rows whose ``issues`` start with
+:data:`REJECTED`, so they reach the rejected result file with their row number instead of
+vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from dexio.errors import InputError, MappingError
+from dexio.mapping import (
+    ISSUES_COLUMN,
+    ROW_COLUMN,
+    Mapping,
+    apply_mapping,
+    available_mappings,
+    load_mapping,
+)
+from dexio.readers.text import RawTable, read_delimited
+from dexio.schema import SCALAR_FIELDS, conform
+
+#: Prefix of an ``issues`` entry that marks a record the reader could not use.
+REJECTED = "rejected: "
+GENERIC = "generic"
+#: Refuse files that cannot be contact exports, before reading them into memory.
+MAX_FILE_BYTES = 2 * 1024**3
+
+__all__ = [
+    "REJECTED",
+    "Reading",
+    "detect_mapping",
+    "inspect",
+    "read",
+    "read_file",
+]
+
+
+@dataclass
+class Reading:
+    """A file read into the canonical frame, with what the reader found out on the way."""
+
+    path: Path
+    format: str
+    mapping: Mapping | None
+    frame: pl.DataFrame
+    mapping_detected: bool = False
+    columns: list[str] = field(default_factory=list)
+    unclaimed: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        """How many records the reader could not use (kept as rows with a reason)."""
+        issues = self.frame["issues"]
+        return int(issues.list.eval(pl.element().str.starts_with(REJECTED)).list.any().sum())
+
+
+def read(
+    path: str | Path,
+    mapping: str | Path | Mapping | None = None,
+    sheet: str | int | None = None,
+) -> pl.DataFrame:
+    """Read a contact file into the canonical frame (see :mod:`dexio.schema`).
+
+    ``mapping`` is a mapping name (``"linkedin"``), a path to a TOML mapping file, or a
+    :class:`Mapping`; when omitted it is chosen from the header. ``sheet`` picks one sheet of
+    a workbook (name or 0-based index); by default every non-empty sheet is read.
+    Raises :class:`~dexio.errors.InputError` when the file cannot be read at all.
+    """
+    return read_file(path, mapping=mapping, sheet=sheet).frame
+
+
+def read_file(
+    path: str | Path,
+    mapping: str | Path | Mapping | None = None,
+    sheet: str | int | None = None,
+) -> Reading:
+    """Like :func:`read`, but also say which format and mapping were used and what was left
+    over (what ``dexio inspect`` shows)."""
+    file = Path(path)
+    chosen = load_mapping(mapping) if mapping is not None else None
+    kind = sniff_format(file)
+    if kind == "xlsx":
+        from dexio.readers.excel import read_workbook
+
+        tables = read_workbook(file, sheet=sheet)
+    elif kind == "vcard":
+        from dexio.readers.vcard import read_vcards
+
+        tables = [read_vcards(file)]
+        if chosen is None:
+            chosen = load_mapping("vcard")
+    elif kind == "json":
+        from dexio.readers.jsonl import read_json
+
+        canonical = read_json(file)
+        if isinstance(canonical, Reading):
+            return canonical
+        tables = [canonical]
+    else:
+        tables = [read_delimited(_read_bytes(file), str(path))]
+    return _map_tables(file, str(path), tables, chosen)
+
+
+def inspect(
+    path: str | Path,
+    mapping: str | Path | Mapping | None = None,
+    sheet: str | int | None = None,
+) -> Reading:
+    """What ``dexio inspect`` shows: the :class:`Reading` of a file (format, mapping chosen,
+    unclaimed columns, problems, the frame itself); see also :func:`fill_rates`."""
+    return read_file(path, mapping=mapping, sheet=sheet)
+
+
+def _map_tables(file: Path, source: str, tables: list[RawTable], chosen: Mapping | None) -> Reading:
+    frames: list[pl.DataFrame] = []
+    reading = Reading(path=file, format=tables[0].format, mapping=chosen, frame=pl.DataFrame())
+    offset = 0
+    for table in tables:
+        raw = table.frame
+        header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
+        mapping = chosen
+        if mapping is None:
+            mapping = detect_mapping(header)
+            reading.mapping_detected = True
+        applied = apply_mapping(mapping, raw)
+        frame = applied.frame.with_columns(
+            pl.lit(source).alias("source"), (pl.col("row") + offset).alias("row")
+        )
+        offset += raw.height
+        frames.append(frame)
+        reading.mapping = mapping
+        reading.columns += [c for c in header if c not in reading.columns]
+        reading.unclaimed += [c for c in applied.unclaimed if c not in reading.unclaimed]
+        reading.dropped += [c for c in applied.dropped if c not in reading.dropped]
+        reading.details.update(table.details)
+        reading.problems += table.problems
+    frame = conform(pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0])
+    frame = with_empty_lists(frame)
+    reading.frame = frame
+    if reading.unclaimed:
+        reading.problems.append(
+            f"{len(reading.unclaimed)} column(s) no mapping rule claims, kept in extra: "
+            + ", ".join(reading.unclaimed)
+        )
+    return reading
+
+
+def with_empty_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """List columns hold ``[]`` rather than null, so later stages need not check both."""
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    return frame.with_columns(pl.col(name).fill_null([]) for name in lists)
+
+
+def detect_mapping(header: list[str]) -> Mapping:
+    """The shipped mapping whose header signature matches best; ``generic`` when none does."""
+    best: tuple[int, Mapping] | None = None
+    for candidate in available_mappings():
+        score = candidate.score(header)
+        if score and (best is None or score > best[0]):
+            best = (score, candidate)
+    if best is not None:
+        return best[1]
+    try:
+        return load_mapping(GENERIC)
+    except MappingError:
+        # No shipped mappings (an unusual install): every column goes to extra.
+        return Mapping(name=GENERIC)
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=file) from None
+
+
+def sniff_format(file: Path) -> str:
+    """``csv``, ``xlsx``, ``vcard`` or ``json``, from the first bytes of the file."""
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    if file.is_dir():
+        raise InputError("is a folder, not a file", file=file)
+    size = file.stat().st_size
+    if size == 0:
+        raise InputError("the file is empty", file=file)
+    if size > MAX_FILE_BYTES:
+        raise InputError("the file is larger than 2 GiB; split it into smaller files", file=file)
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=file) from None
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            "this is an old Excel .xls workbook; save it as .xlsx or CSV and try again", file=file
+        )
+    text = _head_text(head)
+    if text.lstrip().upper().startswith("BEGIN:VCARD"):
+        return "vcard"
+    if text.lstrip()[:1] in ("{", "["):
+        return "json"
+    return "csv"
+
+
+def _head_text(head: bytes) -> str:
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[2:].decode(encoding, errors="ignore")
+    return head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+
+
+def fill_rates(frame: pl.DataFrame) -> dict[str, float]:
+    """Share of rows with a value, per canonical field (lists count when non-empty)."""
+    if frame.height == 0:
+        return {}
+    fields = [*SCALAR_FIELDS, "emails", "phones", "tags", "notes", "extra"]
+    exprs = []
+    for name in fields:
+        col = pl.col(name)
+        filled = (
+            col.list.len() > 0 if isinstance(frame.schema[name], pl.List) else col.is_not_null()
+        )
+        exprs.append(filled.fill_null(False).mean().alias(name))
+    return {k: float(v or 0.0) for k, v in frame.select(exprs).row(0, named=True).items()}
+
+
+def row_extra(frame: pl.DataFrame, index: int) -> dict[str, object]:
+    """The ``extra`` object of one row, decoded (empty dict when none)."""
+    value = frame["extra"][index]
+    return json.loads(value) if value else {}

@@ -1,0 +1,271 @@
+"""Delimited text files (CSV, TSV, semicolon and pipe files) -> a table of raw strings.
+
+Encoding, delimiter and the header line are sniffed from the start of the file; the bulk is
+parsed by polars. Files polars refuses (rows with more fields than the header, stray quotes)
+go through the standard csv module instead, so those rows keep every value and get a row
+issue rather than stopping the whole file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from dexio.errors import InputError
+from dexio.mapping import ISSUES_COLUMN, ROW_COLUMN
+
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_BYTES = 256 * 1024
+SAMPLE_RECORDS = 200
+#: A cell longer than this is not contact data; it is cut out with a row issue.
+MAX_FIELD_BYTES = 1024 * 1024
+OVERFLOW_COLUMN = "_overflow"
+
+
+@dataclass
+class RawTable:
+    """Raw string cells as found in a file, before any mapping.
+
+    ``frame`` has one String column per header column plus ``ROW_COLUMN`` (1-based record
+    number) and ``ISSUES_COLUMN`` (list of strings).
+    """
+
+    frame: pl.DataFrame
+    format: str
+    details: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def decode(data: bytes, file: str) -> tuple[bytes, str]:
+    """Return the content as UTF-8 bytes and the name of the encoding it was in."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :], "utf-8-sig"
+    for bom, name in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return _recode(data[len(bom) :], name, file), "utf-16"
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) >= len(head) // 4:
+        # UTF-16 without a BOM: ASCII text leaves every other byte zero.
+        even_zeros = head[0::2].count(0)
+        odd_zeros = head[1::2].count(0)
+        if odd_zeros > even_zeros * 4:
+            return _recode(data, "utf-16-le", file), "utf-16-le"
+        if even_zeros > odd_zeros * 4:
+            return _recode(data, "utf-16-be", file), "utf-16-be"
+        raise InputError("this is binary data, not a text table (CSV/TSV)", file=file)
+    if _looks_binary(head):
+        raise InputError("this is binary data, not a text table (CSV/TSV)", file=file)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Excel on Windows writes "CSV" in the ANSI code page; cp1252 is a superset of
+        # Latin-1 for printable text, and the few bytes it leaves undefined fall back.
+        return data.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+    return data, "utf-8"
+
+
+def _recode(data: bytes, encoding: str, file: str) -> bytes:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {encoding} text (byte {exc.start})", file=file) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.encode("utf-8")
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls > max(2, len(head) // 50)
+
+
+@dataclass
+class Layout:
+    delimiter: str
+    header_line: int  # 0-based line index where the header record starts
+    header: list[str]
+    width: int
+
+
+def sniff(text: str, file: str) -> Layout:
+    """Find the delimiter and the header record in the first part of the file."""
+    lines = text.splitlines(keepends=True)
+    if len(text) >= SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample may be cut in half
+    best: tuple[int, int, int, str, int, list[str]] | None = None
+    for delimiter in DELIMITERS:
+        records = _records(lines, delimiter)
+        if not records:
+            continue
+        widths = Counter(len(r) for _, r in records if len(r) > 1)
+        if not widths:
+            continue
+        width, count = max(widths.items(), key=lambda kv: (kv[1], kv[0]))
+        # The header is the first record as wide as the body with at least two names.
+        for line_no, record in records:
+            named = sum(1 for v in record if v.strip())
+            if len(record) >= width and named >= min(2, width):
+                candidate = (count, width, -line_no, delimiter, line_no, record)
+                if best is None or candidate[:3] > best[:3]:
+                    best = candidate
+                break
+    if best is None:
+        stripped = [ln.strip() for ln in lines if ln.strip()]
+        if not stripped:
+            raise InputError("the file has no header row (it is empty or blank)", file=file)
+        # One column only: a list of names or emails with a one-word header.
+        first = next(i for i, ln in enumerate(lines) if ln.strip())
+        return Layout(",", first, [stripped[0]], 1)
+    _, width, _, delimiter, line_no, record = best
+    return Layout(delimiter, line_no, [h.strip() for h in record], width)
+
+
+def _records(lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
+    """Parse the sample with the csv module, keeping the line each record starts on."""
+    out: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO("".join(lines)), delimiter=delimiter, strict=False)
+    start = 0
+    try:
+        for record in reader:
+            if record and any(v.strip() for v in record):
+                out.append((start, record))
+            start = reader.line_num
+            if len(out) >= SAMPLE_RECORDS:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def read_delimited(data: bytes, file: str) -> RawTable:
+    """Read CSV/TSV bytes into a :class:`RawTable` of trimmed strings (empty -> null)."""
+    if not data.strip():
+        raise InputError("the file is empty", file=file)
+    utf8, encoding = decode(data, file)
+    sample = utf8[:SAMPLE_BYTES].decode("utf-8", errors="replace")
+    layout = sniff(sample, file)
+    body = utf8
+    if layout.header_line:
+        offset = len(
+            "".join(sample.splitlines(keepends=True)[: layout.header_line]).encode("utf-8")
+        )
+        body = utf8[offset:]
+    header = _unique_names(layout.header)
+    problems: list[str] = []
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(body),
+            separator=layout.delimiter,
+            has_header=False,
+            skip_rows=1,
+            new_columns=header,
+            infer_schema=False,
+            quote_char='"',
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
+        if frame.width != len(header):
+            raise pl.exceptions.ComputeError("header width mismatch")
+        frame = frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
+    except pl.exceptions.PolarsError:
+        frame = _read_with_csv_module(body, layout.delimiter, header)
+        problems.append("some rows have more values than the header has columns (kept in extra)")
+    frame = tidy(frame)
+    if frame.height == 0:
+        raise InputError("the file has a header but no contacts", file=file)
+    details = {
+        "encoding": encoding,
+        "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[layout.delimiter],
+    }
+    if layout.header_line:
+        details["header line"] = str(layout.header_line + 1)
+    return RawTable(frame=frame, format="csv", details=details, problems=problems)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    names = []
+    for i, raw in enumerate(header):
+        name = raw.strip().lstrip("\ufeff") or f"column_{i + 1}"
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
+
+
+def _read_with_csv_module(body: bytes, delimiter: str, header: list[str]) -> pl.DataFrame:
+    """Slow path for files polars refuses: keep every value, flag the rows that overflow."""
+    text = body.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=False)
+    next(reader, None)
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    overflow: list[str | None] = []
+    issues: list[list[str] | None] = []
+    for record in reader:
+        if not record or not any(v.strip() for v in record):
+            continue
+        padded = record[:width] + [None] * (width - len(record))
+        for i, value in enumerate(padded):
+            columns[i].append(value)
+        if len(record) > width:
+            rest = [v for v in record[width:] if v.strip()]
+            overflow.append(delimiter.join(rest) if rest else None)
+            issues.append([f"{len(record) - width} more values than the header has columns"])
+        else:
+            overflow.append(None)
+            issues.append(None)
+    data: dict[str, list[object]] = {
+        name: list(col) for name, col in zip(header, columns, strict=True)
+    }
+    data[OVERFLOW_COLUMN] = list(overflow)
+    data[ISSUES_COLUMN] = list(issues)
+    schema = {name: pl.String for name in header}
+    schema[OVERFLOW_COLUMN] = pl.String
+    frame = pl.DataFrame(data, schema={**schema, ISSUES_COLUMN: pl.List(pl.String)})
+    if frame[OVERFLOW_COLUMN].null_count() == frame.height:
+        frame = frame.drop(OVERFLOW_COLUMN)
+    return frame
+
+
+def tidy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim cells, turn empty cells into nulls, drop blank records, number the rest from 1,
+    and cut oversized cells out with a row issue."""
+    data = [c for c in frame.columns if c != ISSUES_COLUMN]
+    frame = frame.with_columns(
+        pl.col(c).str.strip_chars().pipe(lambda e: pl.when(e.str.len_bytes() > 0).then(e)).alias(c)
+        for c in data
+    )
+    if data:
+        frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in data))
+    if ISSUES_COLUMN not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
+    frame = frame.with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias(ROW_COLUMN),
+        pl.col(ISSUES_COLUMN).fill_null(pl.lit([], pl.List(pl.String))),
+    )
+    if data:
+        longest = frame.select(pl.col(c).str.len_bytes().max() for c in data).row(0)
+        too_long = [
+            c for c, n in zip(data, longest, strict=True) if n is not None and n > MAX_FIELD_BYTES
+        ]
+        for c in too_long:
+            big = pl.col(c).str.len_bytes() > MAX_FIELD_BYTES
+            frame = frame.with_columns(
+                pl.when(big)
+                .then(
+                    pl.col(ISSUES_COLUMN).list.concat(
+                        pl.lit([f"field {c!r} longer than 1 MB, left out"])
+                    )
+                )
+                .otherwise(pl.col(ISSUES_COLUMN))
+                .alias(ISSUES_COLUMN),
+                pl.when(big).then(None).otherwise(pl.col(c)).alias(c),
+            )
+    return frame
