@@ -1,0 +1,54 @@
+"""Fixtures shared by every test area.
+
+Sandbox servers (see dexio/sandbox and docs/sandbox.md):
+
+- ``dex_sandbox(**options) -> Sandbox`` starts a Dex sandbox in a background thread on
+  127.0.0.1 (free port, SQLite file in ``tmp_path``) and stops it after the test. Options
+  are ``dexio.sandbox.FaultConfig`` fields (``rate_limit=5``, ``page_cap=3``,
+  ``ignore_cursor=True`` ...) plus ``api_key=`` and ``db=``. Call it more than once for
+  several servers. The handle has ``base_url`` (``http://127.0.0.1:PORT/v1``),
+  ``root_url``, ``legacy_url``, ``api_key`` (a Secret; default ``dex_sandbox_key``),
+  ``db_path``, ``faults`` (live: assign a field to change behaviour mid-test),
+  ``stats()``, ``reset()`` and ``store``.
+- ``dex_sandbox_url``: the base URL of a fault-free sandbox with the default key.
+- ``dex_sandbox_env``: a fault-free sandbox with ``DEX_BASE_URL``/``DEX_API_KEY`` set.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dexio.sandbox import Sandbox, embedded
+
+
+@pytest.fixture
+def dex_sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
+    numbers = itertools.count(1)
+    with ExitStack() as stack:
+
+        def start(**options: Any) -> Sandbox:
+            db = options.pop("db", None) or tmp_path / f"dex-sandbox-{next(numbers)}.sqlite"
+            return stack.enter_context(embedded(db=db, **options))
+
+        yield start
+
+
+@pytest.fixture
+def dex_sandbox_url(dex_sandbox: Callable[..., Sandbox]) -> str:
+    return dex_sandbox().base_url
+
+
+@pytest.fixture
+def dex_sandbox_env(
+    dex_sandbox: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> Sandbox:
+    sandbox = dex_sandbox()
+    monkeypatch.setenv("DEX_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("DEX_API_KEY", sandbox.api_key.reveal())
+    return sandbox
