@@ -38,7 +38,14 @@ from dexio.readers import inspect, read
 from dexio.normalize import normalize
 
 # -- dedupe --
+# isort: split
+from dexio.dedupe import Dedupe, dedupe, find_duplicates
+
 # -- writers / export --
+# isort: split
+from dexio.export import ExportResult, export
+from dexio.writers import WriteResult, write
+
 # -- import / plan --
 # -- migrate --
 # -- cleanup / undo --
@@ -48,10 +55,12 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigError",
+    "Dedupe",
     "Dex",
     "DexError",
     "DexLegacy",
     "DexioError",
+    "ExportResult",
     "InputError",
     "Mapping",
     "MappingError",
@@ -59,11 +68,16 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "UsageError",
+    "WriteResult",
     "__version__",
     "conform",
+    "dedupe",
     "empty_frame",
+    "export",
+    "find_duplicates",
     "inspect",
     "load_mapping",
     "normalize",
     "read",
+    "write",
 ]

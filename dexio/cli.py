@@ -225,10 +225,10 @@ def export_command(
         f"Exported {result.contacts}{filtered} contacts to {escape(str(result.path))}"
         f" ({result.format})"
     )
-    if len(result.files) > 1:
-        extra = ", ".join(escape(str(f)) for f in result.files[1:])
-        out_console.print(f"Notes: {result.notes}, reminders: {result.reminders} -> {extra}")
-    elif result.notes or result.reminders:
+    for side in result.files[1:]:
+        count = result.notes if side.stem == "notes" else result.reminders
+        out_console.print(f"Exported {count} {side.stem} to {escape(str(side))}")
+    if len(result.files) == 1 and (result.notes or result.reminders):
         out_console.print(f"Nested: {result.notes} notes, {result.reminders} reminders")
     if not result.complete or result.note:
         err_console.print(f"[yellow]warning:[/] {escape(result.note)}")
