@@ -1,0 +1,709 @@
+"""``dexio import`` as a library call: read -> normalize -> dedupe -> plan -> upload -> report.
+
+:func:`import_files` chains the stages, keeps a ledger in the report directory so the same
+command resumes after a crash, and writes the result files. :class:`DexDestination` adapts
+the Dex client to the destination protocol of :mod:`dexio.upload`; other CRMs provide
+their own and reuse the rest.
+
+Report directory and resume
+---------------------------
+Without ``report_dir``, the report goes to ``./dexio-report-<first file>-<fingerprint>``,
+where the fingerprint covers the input files' contents and every option that changes the
+plan. So re-running the *same command on the same files* finds the same folder and its
+ledger: an unfinished run there is resumed (nothing is read or planned again, acknowledged
+work is not re-sent), a finished one is followed by a fresh run that plans against Dex
+again (which then creates nobody). Changing a file or an option gives a new folder.
+``--report DIR`` pins the folder; the same fingerprint rule decides resume there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+
+from dexio import report as reporting
+from dexio.errors import ApiError, InputError, NotFound, UsageError
+from dexio.ledger import Ledger
+from dexio.plan import REJECTED, Match, OnExisting, match, plan
+from dexio.schema import SCHEMA, conform, from_records
+from dexio.upload import Interrupted, UploadStats, upload
+
+#: Contacts whose creation time is this close before the run's start still count as ours
+#: when reconciling (clock skew between this machine and the server).
+CLOCK_SLACK_S = 300.0
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _name_company(record: dict[str, Any]) -> str | None:
+    name = _text(record.get("full_name")) or " ".join(
+        t for t in (_text(record.get("first_name")), _text(record.get("last_name"))) if t
+    )
+    company = _text(record.get("company"))
+    if not name:
+        return None
+    folded = re.sub(r"\s+", " ", name.lower())
+    return f"{folded}|{(company or '').lower()}"
+
+
+def _created_at(value: Any) -> float | None:
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class DexDestination:
+    """The import engine's view of a Dex account (see :class:`dexio.upload.Destination`)."""
+
+    name = "Dex"
+
+    def __init__(self, dex: Any) -> None:
+        self.dex = dex
+        self._tag_ids: dict[str, str] | None = None
+
+    # -- looking up -------------------------------------------------------------------
+    def _frame(self, contacts: Sequence[Any]) -> pl.DataFrame:
+        frame = conform(_to_canonical(contacts))
+        raws = [c.model_dump_json(exclude_none=True) for c in contacts]
+        return frame.with_columns(id=pl.col("source_id"), raw=pl.Series(raws, dtype=pl.String))
+
+    def lookup(self, contacts: pl.DataFrame, *, match: str) -> pl.DataFrame:
+        """By email through ``by-emails``; a snapshot of the account when ``match`` is
+        ``"full"`` or when some contacts have no email (they are matched by phone,
+        LinkedIn or name+company, see :func:`dexio.plan.match`)."""
+        email_lists = contacts.select(
+            pl.col("emails").list.eval(pl.element().struct.field("email")).alias("e")
+        )["e"]
+        if match == "full" or bool((email_lists.list.len().fill_null(0) == 0).any()):
+            return self._frame(list(self.dex.iter_contacts()))
+        emails = email_lists.explode().drop_nulls().unique().to_list()
+        if not emails:
+            return self._frame([])
+        return self._frame(self.dex.contacts_by_emails(emails))
+
+    def with_timeline(self, existing: pl.DataFrame, ids: Sequence[str]) -> pl.DataFrame:
+        if not ids:
+            return existing
+
+        def fetch(contact_id: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+            notes = [
+                {"body": n.note, "created_at": n.event_time}
+                for n in self.dex.iter_notes(contact_id)
+            ]
+            reminders = [
+                {"text": r.text, "due_date": r.due_at_date, "is_complete": r.is_complete}
+                for r in self.dex.iter_reminders(contact_id)
+            ]
+            return contact_id, notes, reminders
+
+        with ThreadPoolExecutor(max_workers=self.dex.concurrency) as pool:
+            fetched = list(pool.map(fetch, ids))
+        timeline = pl.DataFrame(
+            {
+                "id": [f[0] for f in fetched],
+                "_notes": [f[1] for f in fetched],
+                "_reminders": [f[2] for f in fetched],
+            },
+            schema={"id": pl.String, "_notes": SCHEMA["notes"], "_reminders": SCHEMA["reminders"]},
+        )
+        return (
+            existing.join(timeline, on="id", how="left", maintain_order="left")
+            .with_columns(
+                notes=pl.coalesce("_notes", "notes"),
+                reminders=pl.coalesce("_reminders", "reminders"),
+            )
+            .drop("_notes", "_reminders")
+        )
+
+    # -- writing ----------------------------------------------------------------------
+    def create(self, records: Sequence[dict[str, Any]]) -> list[str]:
+        wire = _to_wire(from_records(list(records)))
+        return [c.id for c in self.dex.create_chunk(wire)]
+
+    def update(self, patches: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        body = [(cid, _patch_to_wire(p)) for cid, p in patches]
+        body = [(cid, p) for cid, p in body if p]
+        if body:
+            self.dex.update_contacts(body, chunk_size=max(len(body), 1), concurrency=1)
+
+    def find(self, records: Sequence[dict[str, Any]], *, since: float) -> list[str | None]:
+        """Contacts created at or after ``since`` matching each record: by email, else by
+        name and company. Each found contact is claimed by one record at most."""
+        since -= CLOCK_SLACK_S
+        claimed: set[str] = set()
+        out: list[str | None] = [None] * len(records)
+        emails = {
+            (e.get("email") or "").strip().lower()
+            for r in records
+            for e in (r.get("emails") or [])
+            if e.get("email")
+        }
+        by_email: dict[str, list[Any]] = {}
+        if emails:
+            for contact in self.dex.contacts_by_emails(sorted(emails)):
+                created = _created_at(contact.created_at)
+                if created is not None and created < since:
+                    continue
+                for e in contact.contact_emails or []:
+                    by_email.setdefault(e.email.strip().lower(), []).append(contact)
+        pending_names: list[int] = []
+        for i, record in enumerate(records):
+            found = None
+            for e in record.get("emails") or []:
+                for contact in by_email.get((e.get("email") or "").strip().lower(), []):
+                    if contact.id not in claimed:
+                        found = contact.id
+                        break
+                if found:
+                    break
+            if found:
+                claimed.add(found)
+                out[i] = found
+            elif not (record.get("emails") or []):
+                pending_names.append(i)
+        if pending_names:
+            wanted = {_name_company(records[i]) for i in pending_names} - {None}
+            by_name: dict[str, list[str]] = {}
+            for contact in self.dex.iter_contacts(full=False):
+                created = _created_at(getattr(contact, "created_at", None))
+                if created is not None and created < since:
+                    continue
+                key = _name_company(contact.model_dump())
+                if key is not None and key in wanted:
+                    by_name.setdefault(key, []).append(contact.id)
+            for i in pending_names:
+                key = _name_company(records[i])
+                for cid in by_name.get(key or "", []):
+                    if cid not in claimed:
+                        claimed.add(cid)
+                        out[i] = cid
+                        break
+        return out
+
+    def add_note(self, contact_id: str, note: dict[str, Any]) -> str:
+        item = self.dex.create_note(
+            contact_id, note["body"], event_time=_event_time(note.get("created_at"))
+        )
+        return str(item.id)
+
+    def add_reminder(self, contact_id: str, reminder: dict[str, Any]) -> str:
+        item = self.dex.create_reminder(
+            contact_id,
+            reminder["text"],
+            due_at_date=reminder.get("due_date") or date.today().isoformat(),
+            is_complete=bool(reminder.get("is_complete")),
+        )
+        return str(item.id)
+
+    def find_note(self, contact_id: str, note: dict[str, Any]) -> str | None:
+        body = (note.get("body") or "").strip()
+        try:
+            for item in self.dex.iter_notes(contact_id):
+                if (item.note or "").strip() == body:
+                    return str(item.id)
+        except NotFound:
+            return None
+        return None
+
+    def find_reminder(self, contact_id: str, reminder: dict[str, Any]) -> str | None:
+        text = (reminder.get("text") or "").strip()
+        for item in self.dex.iter_reminders(contact_id):
+            if (item.text or "").strip() == text:
+                return str(item.id)
+        return None
+
+    def add_tags(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> int:
+        """Tag contacts in bulk: one tag id per name (created once), then
+        ``tags/contacts/add`` per tag for all its contacts. Safe to repeat."""
+        requests = 0
+        if self._tag_ids is None:
+            self._tag_ids = {t.name.strip().lower(): t.id for t in self.dex.iter_tags()}
+            requests += 1
+        by_tag: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        for contact_id, tag_names in pairs:
+            for name in tag_names:
+                key = name.strip().lower()
+                if key:
+                    names.setdefault(key, name.strip())
+                    by_tag.setdefault(key, []).append(contact_id)
+        for key, contact_ids in by_tag.items():
+            if key not in self._tag_ids:
+                self._tag_ids[key] = self.dex.create_tag(names[key]).id
+                requests += 1
+            self.dex.add_tags(list(dict.fromkeys(contact_ids)), [self._tag_ids[key]])
+            requests += 1
+        return requests
+
+
+def _event_time(value: Any) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"{text}T00:00:00+00:00"
+    return text
+
+
+def _to_canonical(contacts: Sequence[Any]) -> pl.DataFrame:
+    from dexio.dex.convert import to_canonical
+
+    return to_canonical(contacts)
+
+
+def _to_wire(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    from dexio.dex.convert import to_wire
+
+    return to_wire(frame)
+
+
+def _patch_to_wire(patch: dict[str, Any]) -> dict[str, Any]:
+    """A plan patch (canonical names) -> the ``data`` of a Dex PUT, only the patched keys."""
+    fields = dict(patch.get("fields") or {})
+    record: dict[str, Any] = dict(fields)
+    for column in ("emails", "phones"):
+        if patch.get(column):
+            record[column] = patch[column]
+    if not record:
+        return {}
+    wire = _to_wire(from_records([record]))[0]
+    keep = set(fields)
+    if "birthday" in fields:
+        keep.add("birthday_year")
+    if patch.get("emails"):
+        keep.add("contact_emails")
+    if patch.get("phones"):
+        keep.add("contact_phone_numbers")
+    return {k: v for k, v in wire.items() if k in keep}
+
+
+# -- the import --------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    """What :func:`import_files` did: counts per result file and where the report is."""
+
+    report_dir: Path
+    run_id: str | None
+    dry_run: bool
+    resumed: bool
+    input_records: int
+    counts: dict[str, int]
+    summary: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+    stats: UploadStats | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected and every note, reminder and tag landed."""
+        return self.counts["rejected"] == 0 and not self.summary.get("followup_problems")
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def fingerprint(paths: Sequence[Path], options: dict[str, Any]) -> str:
+    """Identity of "the same command": file contents plus plan-changing options."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.resolve()).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def default_report_dir(paths: Sequence[Path], print_: str) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", paths[0].stem)[:40] if paths else "import"
+    return Path.cwd() / f"dexio-report-{stem}-{print_[:10]}"
+
+
+def _primary_email() -> pl.Expr:
+    return (
+        pl.col("emails")
+        .list.eval(pl.element().sort_by(pl.element().struct.field("ranking")))
+        .list.first()
+        .struct.field("email")
+    )
+
+
+def _display_name() -> pl.Expr:
+    joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
+    return pl.coalesce(pl.col("full_name"), pl.when(joined != "").then(joined))
+
+
+def _read_all(paths: Sequence[Path], mapping: Any) -> pl.DataFrame:
+    import dexio
+
+    frames = [conform(dexio.read(path, mapping=mapping)) for path in paths]
+    return pl.concat(frames, how="vertical_relaxed") if frames else conform(pl.DataFrame())
+
+
+def prepare(
+    frame: pl.DataFrame,
+    destination: Any,
+    *,
+    region: str | None = None,
+    match_on: Match = "email",
+    on_existing: OnExisting = "update",
+    overwrite: bool = False,
+    tags: Iterable[str] = (),
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Read frame -> ledger items (one per input record) and before-images of updates.
+
+    Records a reader rejected skip normalize and dedupe; the rest are normalized,
+    deduplicated (folded records become ``merged`` items pointing at their survivor) and
+    planned against what ``destination`` holds.
+    """
+    import dexio
+
+    rejected_by_reader = (
+        pl.col("issues")
+        .list.eval(pl.element().str.starts_with(REJECTED))
+        .list.any()
+        .fill_null(False)
+    )
+    unreadable = frame.filter(rejected_by_reader)
+    good = frame.filter(~rejected_by_reader)
+    if good.height:
+        normalized = dexio.normalize(good, region=region)
+        deduped = dexio.dedupe(normalized)
+        contacts, merged = deduped.contacts, deduped.merged
+    else:
+        contacts, merged = good, pl.DataFrame()
+    existing = destination.lookup(contacts, match=match_on)
+    if (
+        existing.height
+        and (contacts["notes"].list.len().fill_null(0) > 0).any()
+        | (contacts["reminders"].list.len().fill_null(0) > 0).any()
+    ):
+        wants = (
+            conform(contacts)
+            .with_row_index("_i")
+            .filter(
+                (pl.col("notes").list.len().fill_null(0) > 0)
+                | (pl.col("reminders").list.len().fill_null(0) > 0)
+            )
+        )
+        pairs = match(wants, conform(existing).with_row_index("_j"), match_on)
+        ids = existing.with_row_index("_j").join(pairs, on="_j")["id"].unique().to_list()
+        existing = destination.with_timeline(existing, ids)
+    planned = plan(
+        pl.concat([conform(contacts), conform(unreadable)], how="diagonal_relaxed"),
+        existing,
+        match_on=match_on,
+        on_existing=on_existing,
+        overwrite=overwrite,
+        tags=tags,
+    )
+    records = planned.select(list(SCHEMA)).write_ndjson().splitlines() if planned.height else []
+    payloads: list[str | None] = []
+    followups: list[str | None] = []
+    for action, patch, record in zip(
+        planned["action"].to_list(), planned["patch"].to_list(), records, strict=True
+    ):
+        body = json.loads(patch) if patch else {}
+        later = {k: body[k] for k in ("tags", "notes", "reminders") if body.get(k)}
+        followups.append(json.dumps(later) if later else None)
+        if action == "create":
+            payloads.append(record)
+        elif action == "update":
+            now = {k: body[k] for k in ("fields", "emails", "phones") if body.get(k)}
+            payloads.append(json.dumps(now))
+        else:
+            payloads.append(None)
+    cluster = (
+        pl.col("cluster_id").cast(pl.String)
+        if "cluster_id" in planned.columns
+        else pl.lit(None, pl.String)
+    )
+    items = planned.select(
+        pl.col("source"),
+        pl.col("row").cast(pl.Int64),
+        pl.concat_str([pl.col("source"), pl.col("row").cast(pl.String)], separator="#").alias(
+            "source_key"
+        ),
+        pl.col("action"),
+        pl.when(pl.col("action").is_in(["create", "update"]))
+        .then(pl.lit("planned"))
+        .otherwise(pl.lit("done"))
+        .alias("state"),
+        pl.col("dest_id"),
+        pl.Series("payload", payloads, dtype=pl.String),
+        pl.Series("followups", followups, dtype=pl.String),
+        pl.col("content_hash"),
+        pl.col("reason"),
+        pl.col("field"),
+        _display_name().alias("full_name"),
+        _primary_email().alias("email"),
+        pl.col("company"),
+        pl.col("survivor_source"),
+        pl.col("survivor_row").cast(pl.Int64),
+        cluster.alias("cluster_id"),
+    )
+    if merged.height:
+        merged_items = merged.select(
+            pl.col("source"),
+            pl.col("row").cast(pl.Int64),
+            pl.concat_str([pl.col("source"), pl.col("row").cast(pl.String)], separator="#").alias(
+                "source_key"
+            ),
+            pl.lit("merged").alias("action"),
+            pl.lit("done").alias("state"),
+            pl.col("merge_reason").alias("reason"),
+            pl.col("survivor_source"),
+            pl.col("survivor_row").cast(pl.Int64),
+            pl.col("cluster_id").cast(pl.String),
+            *(
+                [_display_name().alias("full_name")]
+                if {"full_name", "first_name", "last_name"} <= set(merged.columns)
+                else []
+            ),
+            *([_primary_email().alias("email")] if "emails" in merged.columns else []),
+        )
+        items = pl.concat([items, merged_items], how="diagonal_relaxed")
+    items = (
+        items.sort(["source", "row"])
+        .with_row_index("seq")
+        .with_columns(pl.col("seq").cast(pl.Int64), pl.lit(0, pl.Int64).alias("attempts"))
+    )
+    images = planned.filter((pl.col("action") == "update") & pl.col("before").is_not_null())
+    before = list(zip(images["dest_id"].to_list(), images["before"].to_list(), strict=True))
+    return items, before
+
+
+def import_files(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    mapping: Any = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    batch_size: int = 100,
+    concurrency: int = 4,
+    tags: Iterable[str] = (),
+    on_existing: OnExisting = "update",
+    overwrite: bool = False,
+    match: Match = "email",
+    report_dir: str | Path | None = None,
+    dex: Any = None,
+    quiet: bool = False,
+    console: Console | None = None,
+) -> ImportResult:
+    """Import contact files into Dex; the library side of ``dexio import``.
+
+    Reads every file, normalizes, de-duplicates, plans against what Dex holds (matching
+    by email, or with ``match="full"`` also by phone, LinkedIn and name+company), uploads
+    through a resumable ledger and writes the result files into ``report_dir`` (see the
+    module docstring for the default and for resuming). ``dry_run`` does all of it except
+    the writes. ``dex`` is a :class:`dexio.Dex` (default: from ``DEX_API_KEY``).
+    Raises :class:`dexio.errors.InputError` for unreadable input; a Ctrl-C raises
+    ``KeyboardInterrupt`` after the in-flight work is recorded.
+    """
+    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not files:
+        raise UsageError("give at least one file to import")
+    for file in files:
+        if not file.is_file():
+            raise InputError("no such file", file=file)
+    if batch_size < 1 or concurrency < 1:
+        raise UsageError("--batch-size and --concurrency must be at least 1")
+    if on_existing not in ("update", "skip"):
+        raise UsageError("--on-existing must be 'update' or 'skip'")
+    if match not in ("email", "full"):
+        raise UsageError("--match must be 'email' or 'full'")
+    tag_list = [t.strip() for t in tags if t and t.strip()]
+    console = console or Console(stderr=True, quiet=quiet)
+    options = {
+        "mapping": str(mapping) if mapping is not None else None,
+        "region": region,
+        "tags": sorted(tag_list),
+        "on_existing": on_existing,
+        "overwrite": overwrite,
+        "match": match,
+    }
+    print_ = fingerprint(files, options)
+    folder = Path(report_dir) if report_dir else default_report_dir(files, print_)
+    own_client = dex is None
+    if dex is None:
+        from dexio.dex import Dex
+
+        dex = Dex(concurrency=concurrency)
+    destination = DexDestination(dex)
+    try:
+        if dry_run:
+            frame = _read_all(files, mapping)
+            items, _ = prepare(
+                frame,
+                destination,
+                region=region,
+                match_on=match,
+                on_existing=on_existing,
+                overwrite=overwrite,
+                tags=tag_list,
+            )
+            parts = reporting.buckets(items, input_records=frame.height, dry_run=True)
+            body = reporting.summary(
+                parts,
+                input_records=frame.height,
+                run_id=None,
+                dry_run=True,
+                report_dir=folder,
+                extra={"destination": destination.name, "options": options},
+            )
+            written = reporting.write(folder, parts, body)
+            reporting.render(console, parts, body, examples=3)
+            return ImportResult(
+                folder, None, True, False, frame.height, body["counts"], body, written
+            )
+        return _run(
+            files,
+            folder,
+            print_,
+            destination,
+            mapping=mapping,
+            region=region,
+            match_on=match,
+            on_existing=on_existing,
+            overwrite=overwrite,
+            tags=tag_list,
+            options=options,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            quiet=quiet,
+            console=console,
+        )
+    finally:
+        if own_client:
+            dex.close()
+
+
+def _run(
+    files: Sequence[Path],
+    folder: Path,
+    print_: str,
+    destination: DexDestination,
+    *,
+    mapping: Any,
+    region: str | None,
+    match_on: Match,
+    on_existing: OnExisting,
+    overwrite: bool,
+    tags: Sequence[str],
+    options: dict[str, Any],
+    batch_size: int,
+    concurrency: int,
+    quiet: bool,
+    console: Console,
+) -> ImportResult:
+    with Ledger(folder) as ledger:
+        previous = ledger.unfinished_run(print_)
+        if previous is not None:
+            run_id, resumed = previous.run_id, True
+            meta = ledger.run_meta(run_id)
+            console.print(
+                f"Resuming run {run_id} from {folder} (acknowledged work is not sent again).",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            frame = _read_all(files, mapping)
+            items, before = prepare(
+                frame,
+                destination,
+                region=region,
+                match_on=match_on,
+                on_existing=on_existing,
+                overwrite=overwrite,
+                tags=tags,
+            )
+            meta = {
+                "input_records": frame.height,
+                "files": [str(f) for f in files],
+                "options": options,
+            }
+            run_id = ledger.start_run(
+                print_, items, before_images=before, command="import", meta=meta
+            )
+            resumed = False
+        since = ledger.run(run_id).started_at
+        try:
+            stats = upload(
+                ledger,
+                run_id,
+                destination,
+                since=since,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                quiet=quiet,
+                console=console,
+            )
+        except Interrupted:
+            console.print(
+                f"Stopped. Progress is saved in {folder / 'ledger.sqlite'}; run the same "
+                "command again to resume (add --report "
+                f"{folder} if you gave one).",
+                markup=False,
+                highlight=False,
+            )
+            raise KeyboardInterrupt from None
+        except ApiError:
+            console.print(
+                f"Progress is saved in {folder}; fix the problem and run the same command "
+                "again to resume.",
+                markup=False,
+                highlight=False,
+            )
+            raise
+        ledger.finish_run(run_id)
+        items = ledger.items(run_id)
+        problems = ledger.followup_failures(run_id)
+    input_records = int(meta["input_records"])
+    parts = reporting.buckets(items, input_records=input_records, problems=problems)
+    body = reporting.summary(
+        parts,
+        input_records=input_records,
+        run_id=run_id,
+        dry_run=False,
+        report_dir=folder,
+        extra={
+            "destination": destination.name,
+            "options": options,
+            "resumed": resumed,
+            "upload": {
+                "seconds": round(stats.seconds, 3),
+                "requests": stats.requests,
+                "reconciled": stats.reconciled,
+                "resent_after_unknown_outcome": stats.resent,
+                "contacts_per_second": round((stats.created + stats.updated) / stats.seconds, 1)
+                if stats.seconds > 0
+                else None,
+            },
+        },
+    )
+    written = reporting.write(folder, parts, body)
+    reporting.render(console, parts, body)
+    return ImportResult(
+        folder, run_id, False, resumed, input_records, body["counts"], body, written, stats
+    )
