@@ -1,0 +1,375 @@
+"""Find the records that are the same person, fold each group into one contact, say why.
+
+:func:`dedupe` takes a normalized canonical frame and returns a :class:`Dedupe`: one row per
+person (``contacts``), one row per record folded into another (``merged``, with a
+``merge_reason`` a person can check), and the evidence (``pairs``). Nothing is lost:
+``len(contacts) + len(merged) == len(input)``. :func:`find_duplicates` is the proposal
+part alone (groups, proposed survivor, reasons), for reviewing duplicates already in Dex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from dexio.dedupe._clusters import components
+from dexio.dedupe._features import features
+from dexio.dedupe._matching import PRIORITY, Options, exact_edges, fuzzy_edges
+from dexio.dedupe._survivorship import (
+    merge_extra,
+    merge_lists,
+    merge_scalars,
+    rank_members,
+)
+from dexio.schema import COLUMNS, SCHEMA, conform
+
+__all__ = ["Dedupe", "Options", "dedupe", "find_duplicates"]
+
+
+@dataclass(frozen=True)
+class Dedupe:
+    """The result of :func:`dedupe`.
+
+    ``contacts``: one row per person, the canonical columns of the survivor record (its
+    ``source``/``row``) with everything merged in, plus ``cluster_id`` (UInt32),
+    ``cluster_size`` and ``conflicts`` (list of "field: 'a' vs 'b' (kept 'a' from f row n)").
+    ``merged``: one row per record folded into another: ``source``, ``row``, ``cluster_id``,
+    ``survivor_source``, ``survivor_row``, ``merge_reason``, ``full_name``, ``emails``,
+    ``phones``. ``clusters``: every record of every group of two or more, survivor first,
+    for review. ``pairs``: every link found (``merged`` true) and every link refused by a
+    guard rail (``merged`` false), with its reason. ``shared_keys``: e-mails and phones held
+    by many records or role mailboxes, which link only records with the same name.
+    """
+
+    contacts: pl.DataFrame
+    merged: pl.DataFrame
+    clusters: pl.DataFrame
+    pairs: pl.DataFrame
+    shared_keys: pl.DataFrame = field(repr=False)
+
+    def summary(self) -> dict[str, int]:
+        """Counts for the end-of-run table: they add up (contacts + merged = records)."""
+        kinds = self.merged["merge_reason"].str.extract(r"^(same \w+|name)", 1)
+        by_kind = {
+            "merged_by_email": int((kinds == "same email").sum()),
+            "merged_by_phone": int((kinds == "same phone").sum()),
+            "merged_by_linkedin": int((kinds == "same LinkedIn").sum()),
+            "merged_by_name": int((kinds == "name").sum()),
+        }
+        return {
+            "records": self.contacts.height + self.merged.height,
+            "contacts": self.contacts.height,
+            "groups_with_duplicates": int((self.contacts["cluster_size"] > 1).sum()),
+            "merged": self.merged.height,
+            **by_kind,
+            "contacts_with_conflicts": int((self.contacts["conflicts"].list.len() > 0).sum()),
+            "links_refused": int((~self.pairs["merged"]).sum()),
+            "shared_keys": self.shared_keys.height,
+        }
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write the review files into ``out_dir`` (created if needed); return their paths.
+
+        ``clusters.csv`` (every group, survivor first, with reasons and conflicts),
+        ``merged-contacts.csv`` (one row per person, lists joined with "; ") and
+        ``merged-contacts.jsonl`` (the same, lossless), ``reasons.csv`` (every link and
+        every refused link), ``shared-keys.csv`` (keys that are not identity).
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "clusters": out / "clusters.csv",
+            "contacts_csv": out / "merged-contacts.csv",
+            "contacts_jsonl": out / "merged-contacts.jsonl",
+            "reasons": out / "reasons.csv",
+            "shared": out / "shared-keys.csv",
+        }
+        _flat(self.clusters).write_csv(paths["clusters"])
+        _flat(self.contacts).write_csv(paths["contacts_csv"])
+        self.contacts.write_ndjson(paths["contacts_jsonl"])
+        self.pairs.write_csv(paths["reasons"])
+        self.shared_keys.write_csv(paths["shared"])
+        return list(paths.values())
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists as readable text for CSV: "a@x.com; b@y.com", notes joined with " | "."""
+    exprs: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if name == "emails" and isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            exprs.append(col.list.eval(pl.element().struct.field("email")).list.join("; "))
+        elif name == "phones" and isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            exprs.append(
+                col.list.eval(
+                    pl.coalesce(
+                        pl.element().struct.field("phone_number_sanitized"),
+                        pl.element().struct.field("phone_number"),
+                    )
+                ).list.join("; ")
+            )
+        elif name == "notes" and isinstance(dtype, pl.List):
+            exprs.append(col.list.eval(pl.element().struct.field("body")).list.join(" | "))
+        elif name == "reminders" and isinstance(dtype, pl.List):
+            exprs.append(col.list.eval(pl.element().struct.field("text")).list.join(" | "))
+        elif isinstance(dtype, pl.List):
+            exprs.append(col.list.join("; "))
+        else:
+            exprs.append(col)
+    return frame.select(exprs)
+
+
+@dataclass(frozen=True)
+class _Matched:
+    base: pl.DataFrame  # canonical columns + _i + label + size
+    edges: pl.DataFrame  # accepted links a<b, combined reasons
+    refused: pl.DataFrame
+    shared_keys: pl.DataFrame
+
+
+def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
+    base = conform(frame).select(COLUMNS)
+    base = base.with_columns(_i=pl.int_range(base.height, dtype=pl.UInt32))
+    feats = features(base)
+    exact, refused, shared = exact_edges(base, feats, opts)
+    parts = [exact]
+    if opts.fuzzy:
+        parts.append(fuzzy_edges(base, feats, opts))
+    raw = pl.concat(parts)
+    edges = (
+        raw.with_columns(
+            prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
+            a=pl.min_horizontal("a", "b"),
+            b=pl.max_horizontal("a", "b"),
+        )
+        .sort("a", "b", "prio")
+        .unique(["a", "b", "reason"], keep="first", maintain_order=True)
+        .group_by("a", "b", maintain_order=True)
+        .agg(
+            kind=pl.col("kind").first(),
+            prio=pl.col("prio").first(),
+            score=pl.col("score").max(),
+            reason=pl.col("reason").str.join("; "),
+        )
+    )
+    labels = components(base.height, edges)
+    base = base.join(labels, on="_i", how="left").with_columns(
+        size=pl.len().over("label").cast(pl.UInt32),
+        cluster_id=pl.col("label").rank("dense").cast(pl.UInt32),
+    )
+    return _Matched(base, edges, refused, shared)
+
+
+def _display_name() -> pl.Expr:
+    built = pl.concat_str(
+        [pl.col("first_name").fill_null(""), pl.col("last_name").fill_null("")], separator=" "
+    ).str.strip_chars()
+    return pl.coalesce(pl.col("full_name"), pl.when(built != "").then(built))
+
+
+def _reasons(members: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """``_i`` of each non-survivor -> the link that explains it (to the survivor if any)."""
+    survivor = members.filter(pl.col("mrank") == 0).select("label", s_i="_i")
+    where = members.select("_i", "source", "row")
+    ends = pl.concat(
+        [
+            edges.select(x="a", other="b", prio="prio", reason="reason"),
+            edges.select(x="b", other="a", prio="prio", reason="reason"),
+        ]
+    )
+    ends = (
+        ends.join(members.select(x="_i", label="label"), on="x")
+        .join(survivor, on="label")
+        .with_columns(direct=pl.col("other") != pl.col("s_i"))
+        .sort("x", "direct", "prio")
+        .unique("x", keep="first")
+        .join(where.rename({"_i": "other", "source": "o_src", "row": "o_row"}), on="other")
+    )
+    return ends.select(
+        _i="x",
+        merge_reason=pl.when(pl.col("direct"))
+        .then(
+            pl.concat_str(
+                [
+                    pl.col("reason"),
+                    pl.lit(" (via "),
+                    pl.col("o_src").fill_null("?"),
+                    pl.lit(" row "),
+                    pl.col("o_row").cast(pl.String).fill_null("?"),
+                    pl.lit(")"),
+                ]
+            )
+        )
+        .otherwise(pl.col("reason")),
+    )
+
+
+def _review_lists() -> list[pl.Expr]:
+    return [
+        pl.col("emails").list.eval(pl.element().struct.field("email")).alias("emails"),
+        pl.col("phones")
+        .list.eval(
+            pl.coalesce(
+                pl.element().struct.field("phone_number_sanitized"),
+                pl.element().struct.field("phone_number"),
+            )
+        )
+        .alias("phones"),
+    ]
+
+
+def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ranked members of every group of two or more, review table of those groups)."""
+    multi = matched.base.filter(pl.col("size") > 1)
+    members = rank_members(multi, trust)
+    reasons = _reasons(members, matched.edges)
+    members = members.join(reasons, on="_i", how="left")
+    is_survivor = pl.col("mrank") == 0
+    review = members.sort("cluster_id", "mrank").select(
+        pl.col("cluster_id"),
+        pl.col("size").alias("cluster_size"),
+        pl.when(is_survivor).then(pl.lit("survivor")).otherwise(pl.lit("merged")).alias("role"),
+        pl.col("source"),
+        pl.col("row"),
+        pl.col("source_id"),
+        _display_name().alias("full_name"),
+        pl.col("company"),
+        *_review_lists(),
+        pl.when(~is_survivor).then(pl.col("merge_reason")).alias("merge_reason"),
+    )
+    return members, review
+
+
+def find_duplicates(
+    frame: pl.DataFrame, *, trust: Sequence[str] | None = None, options: Options | None = None
+) -> pl.DataFrame:
+    """The proposed groups without merging them: one row per record in a group of two or more.
+
+    Columns: ``cluster_id``, ``cluster_size``, ``role`` ("survivor" or "merged"),
+    ``source``, ``row``, ``source_id``, ``full_name``, ``company``, ``emails``, ``phones``,
+    ``merge_reason`` (null for the survivor). Same engine and thresholds as :func:`dedupe`.
+    """
+    matched = _match(frame, options or Options())
+    return _groups(matched, trust)[1]
+
+
+def dedupe(
+    frame: pl.DataFrame,
+    *,
+    trust: Sequence[str] | None = None,
+    fuzzy: bool = True,
+    options: Options | None = None,
+) -> Dedupe:
+    """Fold duplicate records of a normalized canonical frame into one contact per person.
+
+    ``trust`` lists sources (file names as in the ``source`` column, or their base names)
+    from most to least trusted: the survivor of a group comes from the most trusted source,
+    then the most complete record. ``fuzzy=False`` links on exact keys only.
+    """
+    opts = options or Options()
+    if not fuzzy:
+        opts = Options(**{**opts.__dict__, "fuzzy": False})
+    matched = _match(frame, opts)
+    base = matched.base
+    members, review = _groups(matched, trust)
+
+    scalars, conflicts = merge_scalars(members)
+    lists = merge_lists(members)
+    extra = merge_extra(members)
+    first_extra = (
+        members.sort("label", "mrank")
+        .drop_nulls("extra")
+        .unique("label", keep="first", maintain_order=True)
+        .select("label", extra_one="extra")
+    )
+    survivors = members.filter(pl.col("mrank") == 0).select(
+        "label", "_i", "source", "row", "source_id", "size", "cluster_id"
+    )
+    folded = (
+        survivors.join(scalars, on="label", how="left")
+        .join(lists, on="label", how="left")
+        .join(extra, on="label", how="left")
+        .join(first_extra, on="label", how="left")
+        .join(conflicts, on="label", how="left")
+        .with_columns(
+            extra=pl.coalesce("extra", "extra_one"),
+            conflicts=pl.col("conflicts").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+    )
+    singles = base.filter(pl.col("size") == 1).with_columns(
+        conflicts=pl.lit([], dtype=pl.List(pl.String))
+    )
+    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
+    contacts = (
+        pl.concat(
+            [
+                singles.select(*COLUMNS, "label", "cluster_id", pl.col("size"), "conflicts"),
+                folded.select(*COLUMNS, "label", "cluster_id", pl.col("size"), "conflicts"),
+            ],
+            how="vertical_relaxed",
+        )
+        .sort("label")
+        .rename({"size": "cluster_size"})
+        .select(out_cols)
+    )
+    contacts = contacts.with_columns(
+        *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+        pl.col("cluster_id").cast(pl.UInt32),
+        pl.col("cluster_size").cast(pl.UInt32),
+    )
+
+    surv = survivors.select("label", survivor_source="source", survivor_row="row")
+    merged = (
+        members.filter(pl.col("mrank") > 0)
+        .join(surv, on="label")
+        .sort("_i")
+        .select(
+            pl.col("source"),
+            pl.col("row"),
+            pl.col("cluster_id"),
+            pl.col("survivor_source"),
+            pl.col("survivor_row"),
+            pl.col("merge_reason"),
+            _display_name().alias("full_name"),
+            *_review_lists(),
+        )
+    )
+    conflicts_by_cluster = contacts.filter(pl.col("cluster_size") > 1).select(
+        "cluster_id", conflicts="conflicts"
+    )
+    review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
+        conflicts=pl.when(pl.col("role") == "survivor")
+        .then(pl.col("conflicts"))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    pairs = _pairs(base, matched)
+    return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
+
+
+def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
+    who = base.select("_i", "source", "row", "cluster_id", name=_display_name())
+    links = pl.concat(
+        [
+            matched.edges.select("a", "b", "kind", "score", "reason", merged=pl.lit(True)),
+            matched.refused.select("a", "b", "kind", "score", "reason", merged=pl.lit(False)),
+        ]
+    )
+    a = who.rename(lambda c: f"{c}_a" if c != "_i" else "a")
+    b = who.rename(lambda c: f"{c}_b" if c != "_i" else "b")
+    out = links.join(a, on="a").join(b, on="b")
+    return out.sort("cluster_id_a", "a", "b").select(
+        cluster_id=pl.when(pl.col("merged")).then(pl.col("cluster_id_a")),
+        merged="merged",
+        kind="kind",
+        score=pl.col("score").round(3),
+        reason="reason",
+        source_a="source_a",
+        row_a="row_a",
+        name_a="name_a",
+        source_b="source_b",
+        row_b="row_b",
+        name_b="name_b",
+    )

@@ -1,0 +1,172 @@
+"""Comparison features of each record: folded names, company, keys, corroborating values.
+
+Everything here is a polars expression over the whole frame; the only per-value Python work
+(name similarity) runs once per distinct pair of names, in :func:`name_similarity`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import polars as pl
+from rapidfuzz.distance import JaroWinkler
+
+from dexio.nicknames import are_nicknames, formal_names
+
+#: Mailboxes that belong to a role or a desk, not a person: never identity on their own.
+ROLE_MAILBOXES = frozenset(
+    [
+        "info",
+        "office",
+        "admin",
+        "administrator",
+        "contact",
+        "contacts",
+        "hello",
+        "hi",
+        "sales",
+        "support",
+        "team",
+        "mail",
+        "enquiries",
+        "enquiry",
+        "inquiries",
+        "inquiry",
+        "reception",
+        "billing",
+        "accounts",
+        "accounting",
+        "hr",
+        "jobs",
+        "careers",
+        "marketing",
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "help",
+        "service",
+        "services",
+        "frontdesk",
+        "general",
+        "booking",
+        "bookings",
+        "orders",
+        "press",
+        "media",
+        "webmaster",
+        "postmaster",
+        "hostmaster",
+        "studio",
+        "family",
+        "home",
+    ]
+)
+
+#: Legal-form words that do not tell two companies apart ("Acme Inc." is "ACME").
+_COMPANY_NOISE = (
+    r"\b(inc|incorporated|llc|llp|ltd|limited|corp|corporation|co|company|gmbh|ag|sa|sas|"
+    r"srl|bv|nv|plc|pty|pte|oy|ab|as|the)\b"
+)
+
+
+def fold(expr: pl.Expr) -> pl.Expr:
+    """Lower-case, strip accents and punctuation, collapse spaces; empty becomes null."""
+    out = (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"[-_./,]+", " ")
+        .str.replace_all(r"[^\p{L}\p{N} ]+", "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return pl.when(out.str.len_chars() > 0).then(out)
+
+
+def company_key(expr: pl.Expr) -> pl.Expr:
+    """A company name without case, accents, punctuation or legal form ("Acme Inc." = "ACME")."""
+    out = fold(expr).str.replace_all(_COMPANY_NOISE, "").str.replace_all(r"\s+", " ")
+    out = out.str.strip_chars()
+    return pl.when(out.str.len_chars() > 0).then(out)
+
+
+def email_user(expr: pl.Expr) -> pl.Expr:
+    """The part of an address before @, without dots and +tags: who, not where."""
+    local = expr.str.to_lowercase().str.extract(r"^([^@]+)@", 1)
+    return local.str.replace(r"\+.*$", "").str.replace_all(r"[._-]", "")
+
+
+def features(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per record (``_i``) with the folded values matching compares."""
+    full = fold(pl.col("full_name"))
+    first = pl.coalesce(
+        fold(pl.col("first_name")),
+        pl.when(pl.col("last_name").is_null()).then(full.str.extract(r"^(\S+) ", 1)),
+    )
+    last = pl.coalesce(
+        fold(pl.col("last_name")),
+        pl.when(pl.col("first_name").is_null()).then(full.str.extract(r" (\S+)$", 1)),
+    )
+    company = company_key(pl.col("company"))
+    city = fold(pl.col("legacy_location").str.extract(r"^([^,;]+)", 1))
+    return frame.select(
+        "_i",
+        fn=first,
+        ln=last,
+        company_n=company,
+        bday=pl.col("birthday").str.strip_chars(),
+        city=city,
+        title_n=fold(pl.col("job_title")),
+        users=pl.col("emails")
+        .list.eval(email_user(pl.element().struct.field("email")))
+        .list.eval(
+            pl.element().filter(
+                (pl.element().str.len_chars() >= 4)
+                & ~pl.element().is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+            )
+        )
+        .list.unique()
+        .fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        tails=pl.col("phones")
+        .list.eval(
+            pl.coalesce(
+                pl.element().struct.field("phone_number_sanitized"),
+                pl.element().struct.field("phone_number"),
+            )
+            .str.replace_all(r"\D", "")
+            .str.slice(-7)
+        )
+        .list.eval(pl.element().filter(pl.element().str.len_chars() == 7))
+        .list.unique()
+        .fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        display_company=pl.col("company").str.strip_chars(),
+    )
+
+
+@cache
+def name_similarity(a: str, b: str) -> float:
+    """How alike two folded name parts are, 0..1, with nicknames and initials understood.
+
+    Same name 1.0; nicknames (Bob/Robert) 0.95; an initial against a name it starts
+    ("J" and "John") 0.9; one part inside the other ("garcia" in "garcia lopez") 0.9;
+    otherwise Jaro-Winkler.
+    """
+    if a == b:
+        return 1.0
+    if are_nicknames(a, b):
+        return 0.95
+    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return 0.9
+    ta, tb = set(a.split()), set(b.split())
+    if len(ta) != len(tb) and (ta <= tb or tb <= ta):
+        return 0.9
+    return float(JaroWinkler.normalized_similarity(a, b))
+
+
+def is_nickname_pair(a: str, b: str) -> bool:
+    return a != b and are_nicknames(a, b)
+
+
+def canonical_first(name: str) -> str:
+    """One stable formal name for a first name, for grouping (Bob -> robert)."""
+    return min(formal_names(name))

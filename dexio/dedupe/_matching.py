@@ -1,0 +1,431 @@
+"""Which pairs of records are the same person, and why: exact keys and fuzzy names.
+
+Exact keys (e-mail, E.164 phone, LinkedIn handle) link records directly, but a key shared
+by people is not identity: e-mail and phone links need compatible names, a role mailbox
+(info@, office@) or a key shared by many records links only records with the same full
+name, and a name alone never links anything. Fuzzy matching compares names inside small
+blocks (name key x corroborating value), so every candidate already shares a company,
+birthday, e-mail user, phone tail or city + title, and is accepted only when the names agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from dexio.dedupe._features import (
+    ROLE_MAILBOXES,
+    canonical_first,
+    email_user,
+    is_nickname_pair,
+    name_similarity,
+)
+from dexio.nicknames import formal_names
+
+#: Kind of link -> priority when several explain one merge (lower wins).
+PRIORITY = {"email": 0, "linkedin": 1, "phone": 2, "fuzzy": 3}
+
+EDGE_SCHEMA = {
+    "a": pl.UInt32,
+    "b": pl.UInt32,
+    "kind": pl.String,
+    "score": pl.Float32,
+    "reason": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Thresholds of the matcher (the defaults are what the benchmarks were measured with)."""
+
+    #: A key held by more records than this is "shared": only identical names link through it.
+    shared_key_size: int = 8
+    #: Names must be at least this alike for an e-mail or phone link (per name part).
+    key_name_min: float = 0.9
+    #: Fuzzy: the name score (mean of first and last part) needed, and the weakest part.
+    fuzzy_name_min: float = 0.9
+    fuzzy_part_min: float = 0.85
+    #: Fuzzy blocks larger than this are skipped (they are not informative).
+    max_block: int = 60
+    fuzzy: bool = True
+
+
+def _empty_edges() -> pl.DataFrame:
+    return pl.DataFrame(schema=EDGE_SCHEMA)
+
+
+def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """(``_i``, ``kind``, ``value``, ``role``) for every e-mail, phone and LinkedIn key."""
+    emails = (
+        frame.select("_i", pl.col("emails").list.eval(pl.element().struct.field("email")))
+        .explode("emails")
+        .select(
+            "_i",
+            kind=pl.lit("email"),
+            value=pl.col("emails").str.strip_chars().str.to_lowercase(),
+        )
+    )
+    emails = emails.with_columns(
+        role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+    )
+    phones = (
+        frame.select(
+            "_i",
+            pl.col("phones").list.eval(pl.element().struct.field("phone_number_sanitized")),
+        )
+        .explode("phones")
+        .select("_i", kind=pl.lit("phone"), value=pl.col("phones").str.strip_chars())
+        .with_columns(role=pl.lit(False))
+    )
+    linkedin = frame.select(
+        "_i",
+        kind=pl.lit("linkedin"),
+        value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
+        role=pl.lit(False),
+    )
+    keys = pl.concat([emails, phones, linkedin])
+    keys = keys.filter(pl.col("value").is_not_null() & (pl.col("value").str.len_chars() > 0))
+    return keys.unique(["_i", "kind", "value"])
+
+
+def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
+    """Add name similarity columns to pairs (``a``, ``b``) of record indexes.
+
+    ``s_first``/``s_last`` compare the parts in the best orientation (``swapped`` when
+    first/last were exchanged), ``name_score`` is their mean, ``nickname`` flags Bob/Robert.
+    """
+    names = feats.select("_i", "fn", "ln")
+    p = pairs.join(names.rename({"_i": "a", "fn": "fn_a", "ln": "ln_a"}), on="a", how="left")
+    p = p.join(names.rename({"_i": "b", "fn": "fn_b", "ln": "ln_b"}), on="b", how="left")
+    combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
+    uniq = (
+        pl.concat(
+            [p.select(x=pl.col(l), y=pl.col(r)) for l, r in combos]  # noqa: E741
+        )
+        .drop_nulls()
+        .unique()
+    )
+    xs, ys = uniq["x"].to_list(), uniq["y"].to_list()
+    table = uniq.with_columns(
+        s=pl.Series([name_similarity(x, y) for x, y in zip(xs, ys, strict=True)], dtype=pl.Float32),
+        nick=pl.Series([is_nickname_pair(x, y) for x, y in zip(xs, ys, strict=True)]),
+    )
+    for (l, r), name in zip(combos, ["ff", "ll", "fl", "lf"], strict=True):  # noqa: E741
+        p = p.join(
+            table.rename({"x": l, "y": r, "s": f"s_{name}", "nick": f"nick_{name}"}),
+            on=[l, r],
+            how="left",
+        )
+    straight = pl.mean_horizontal("s_ff", "s_ll")
+    swapped_score = pl.mean_horizontal("s_fl", "s_lf") - 0.01
+    use_swap = (
+        pl.col("s_fl").is_not_null() & pl.col("s_lf").is_not_null() & (swapped_score > straight)
+    )
+    return p.with_columns(
+        swapped=use_swap.fill_null(False),
+        s_first=pl.when(use_swap).then(pl.col("s_fl")).otherwise(pl.col("s_ff")),
+        s_last=pl.when(use_swap).then(pl.col("s_lf")).otherwise(pl.col("s_ll")),
+        nickname=pl.when(use_swap)
+        .then(pl.col("nick_fl") | pl.col("nick_lf"))
+        .otherwise(pl.col("nick_ff"))
+        .fill_null(False),
+        name_score=pl.max_horizontal(straight, swapped_score.fill_null(0.0)),
+    ).drop("s_ff", "s_ll", "s_fl", "s_lf", "nick_ff", "nick_ll", "nick_fl", "nick_lf")
+
+
+def _display_name(prefix: str) -> pl.Expr:
+    return pl.concat_str(
+        [pl.col(f"fn_{prefix}").fill_null(""), pl.col(f"ln_{prefix}").fill_null("")],
+        separator=" ",
+    ).str.strip_chars()
+
+
+def exact_edges(
+    frame: pl.DataFrame, feats: pl.DataFrame, opts: Options
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Links through shared keys -> (accepted edges, rejected pairs, shared keys)."""
+    keys = exact_keys(frame)
+    sizes = keys.group_by("kind", "value").agg(n=pl.len(), role=pl.col("role").any())
+    sizes = sizes.filter(pl.col("n") > 1)
+    shared = sizes.filter((pl.col("n") > opts.shared_key_size) | pl.col("role"))
+    small = sizes.filter((pl.col("n") <= opts.shared_key_size) & ~pl.col("role"))
+
+    # Small groups: compare every pair, names must not contradict each other.
+    k = keys.join(small.select("kind", "value"), on=["kind", "value"], how="semi")
+    pairs = (
+        k.join(k, on=["kind", "value"], suffix="_b")
+        .filter(pl.col("_i") < pl.col("_i_b"))
+        .select(a="_i", b="_i_b", kind="kind", value="value")
+    )
+    pairs = score_names(pairs, feats)
+    min_sim = opts.key_name_min
+    first_ok = pl.col("s_first").is_null() | (pl.col("s_first") >= min_sim)
+    last_ok = pl.col("s_last").is_null() | (pl.col("s_last") >= min_sim)
+    no_names = pl.col("s_first").is_null() & pl.col("s_last").is_null()
+    compatible = (
+        pl.when(pl.col("kind") == "linkedin")
+        .then(True)
+        .when(pl.col("kind") == "email")
+        # A personal address follows a person through a change of surname; the first name
+        # tells family members sharing one address apart.
+        .then(pl.when(pl.col("s_first").is_not_null()).then(first_ok).otherwise(last_ok))
+        .otherwise(first_ok & last_ok)
+    )
+    pairs = pairs.with_columns(ok=compatible, no_names=no_names)
+    # A group with two people in it cannot also vouch for a record that has no name.
+    conflicted = pairs.filter(~pl.col("ok")).select("kind", "value").unique()
+    pairs = pairs.with_columns(
+        conflicted=pl.struct("kind", "value").is_in(
+            conflicted.select(pl.struct("kind", "value")).to_series().implode()
+        )
+    )
+    accept = pairs.filter(pl.col("ok") & ~(pl.col("no_names") & pl.col("conflicted")))
+    label = {"email": "same email", "phone": "same phone", "linkedin": "same LinkedIn"}
+    accepted = accept.select(
+        "a",
+        "b",
+        "kind",
+        score=pl.lit(None, dtype=pl.Float32),
+        reason=pl.concat_str(
+            [
+                pl.col("kind").replace_strict(label, return_dtype=pl.String),
+                pl.lit(" "),
+                pl.col("value"),
+                pl.when((pl.col("kind") == "phone") & ~pl.col("no_names"))
+                .then(pl.lit(" + name match"))
+                .otherwise(pl.lit("")),
+            ]
+        ),
+    )
+    rejected_rows = pairs.filter(~pl.col("ok") | (pl.col("no_names") & pl.col("conflicted")))
+    rejected = rejected_rows.select(
+        "a",
+        "b",
+        "kind",
+        score=pl.col("name_score").cast(pl.Float32),
+        reason=pl.when(pl.col("ok"))
+        .then(
+            pl.concat_str(
+                [pl.lit("not merged: "), pl.col("kind"), pl.lit(" "), pl.col("value")],
+            )
+            + pl.lit(" is shared by different people and one record has no name")
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.lit("not merged: same "),
+                    pl.col("kind"),
+                    pl.lit(" "),
+                    pl.col("value"),
+                    pl.lit(" but names differ ('"),
+                    _display_name("a"),
+                    pl.lit("' vs '"),
+                    _display_name("b"),
+                    pl.lit("')"),
+                ]
+            )
+        ),
+    )
+
+    # Shared keys (switchboards, info@, big family addresses): only the same full name links.
+    k = keys.join(shared.select("kind", "value"), on=["kind", "value"], how="semi")
+    k = k.join(feats.select("_i", "fn", "ln"), on="_i").drop_nulls(["fn", "ln"])
+    canon = _canonical_firsts(k["fn"])
+    k = k.join(canon, on="fn").with_columns(
+        leader=pl.col("_i").min().over("kind", "value", "cfn", "ln")
+    )
+    star = k.filter(pl.col("_i") != pl.col("leader")).select(
+        a="leader",
+        b="_i",
+        kind="kind",
+        score=pl.lit(None, dtype=pl.Float32),
+        reason=pl.concat_str(
+            [
+                pl.lit("same "),
+                pl.col("kind"),
+                pl.lit(" "),
+                pl.col("value"),
+                pl.lit(" + same name (the "),
+                pl.col("kind"),
+                pl.lit(" is shared by several people)"),
+            ]
+        ),
+    )
+    shared_keys = shared.select("kind", "value", records=pl.col("n").cast(pl.UInt32)).sort(
+        "records", "kind", "value", descending=[True, False, False]
+    )
+    return (
+        pl.concat([accepted.cast(EDGE_SCHEMA), star.cast(EDGE_SCHEMA)]),  # type: ignore[arg-type]
+        rejected.cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+        shared_keys,
+    )
+
+
+def _canonical_firsts(first_names: pl.Series) -> pl.DataFrame:
+    uniq = first_names.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {"fn": uniq, "cfn": [canonical_first(n) for n in uniq]},
+        schema={"fn": pl.String, "cfn": pl.String},
+    )
+
+
+def _formal_table(first_names: pl.Series) -> pl.DataFrame:
+    """fn -> every formal name it may stand for (a list), for nickname-proof blocking."""
+    uniq = first_names.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {"fn": uniq, "formals": [sorted(formal_names(n) | {n}) for n in uniq]},
+        schema={"fn": pl.String, "formals": pl.List(pl.String)},
+    )
+
+
+def _birthday_match(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Same day and month, and the same year unless one of them is not known."""
+    same_day = a.str.slice(-5) == b.str.slice(-5)
+    years_known = ~a.str.starts_with("--") & ~b.str.starts_with("--")
+    return same_day & (~years_known | (a.str.slice(0, 4) == b.str.slice(0, 4)))
+
+
+def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
+    """Links between records with similar names and a corroborating fact."""
+    named = feats.filter(pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
+    if named.height < 2:
+        return _empty_edges()
+    formals = _formal_table(named["fn"])
+    named = named.join(formals, on="fn", how="left")
+    per_formal = named.select("_i", "fn", "ln", "formals").explode("formals")
+    name_keys = pl.concat(
+        [
+            # last name + initial of every formal first name (typos, nicknames)
+            per_formal.select(
+                "_i",
+                nk=pl.concat_str(
+                    [pl.lit("L"), pl.col("ln"), pl.lit("|"), pl.col("formals").str.slice(0, 1)]
+                ),
+            ),
+            # formal first name + start of the last name (typos in the last name)
+            per_formal.select(
+                "_i",
+                nk=pl.concat_str(
+                    [pl.lit("F"), pl.col("ln").str.slice(0, 2), pl.lit("|"), pl.col("formals")]
+                ),
+            ),
+            # first and last exchanged
+            named.select(
+                "_i",
+                nk=pl.concat_str(
+                    [
+                        pl.lit("S"),
+                        pl.min_horizontal("fn", "ln"),
+                        pl.lit("|"),
+                        pl.max_horizontal("fn", "ln"),
+                    ]
+                ),
+            ),
+        ]
+    ).unique()
+    corroborators = named.select(
+        "_i",
+        ck=pl.concat_list(
+            pl.concat_str([pl.lit("c"), pl.col("company_n")]),
+            pl.concat_str([pl.lit("b"), pl.col("bday").str.slice(-5)]),
+            pl.concat_str([pl.lit("w"), pl.col("city"), pl.lit("|"), pl.col("title_n")]),
+            pl.col("users").list.eval(pl.lit("u") + pl.element()),
+            pl.col("tails").list.eval(pl.lit("t") + pl.element()),
+        ).list.drop_nulls(),
+    )
+    blocks = (
+        name_keys.join(corroborators, on="_i")
+        .explode("ck")
+        .drop_nulls()
+        .select("_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash())
+        .unique()
+    )
+    blocks = blocks.filter(pl.len().over("bk") <= opts.max_block)
+    blocks = blocks.filter(pl.len().over("bk") > 1)
+    cand = (
+        blocks.join(blocks, on="bk", suffix="_b")
+        .filter(pl.col("_i") < pl.col("_i_b"))
+        .select(a="_i", b="_i_b")
+        .unique()
+    )
+    if cand.height == 0:
+        return _empty_edges()
+    cand = score_names(cand, feats)
+    cand = cand.filter(
+        (pl.col("name_score") >= opts.fuzzy_name_min)
+        & (pl.min_horizontal("s_first", "s_last") >= opts.fuzzy_part_min)
+    )
+    side = feats.select("_i", "company_n", "bday", "city", "title_n", "users", "tails")
+    side = side.join(frame.select("_i", "linkedin", "company"), on="_i")
+    cand = cand.join(
+        side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
+    )
+    cand = cand.join(
+        side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i"
+    )
+    same_company = (pl.col("company_n_a") == pl.col("company_n_b")).fill_null(False)
+    same_bday = _birthday_match(pl.col("bday_a"), pl.col("bday_b")).fill_null(False)
+    diff_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
+    shared_user = pl.col("users_a").list.set_intersection("users_b").list.first()
+    shared_tail = pl.col("tails_a").list.set_intersection("tails_b").list.first()
+    same_city = (pl.col("city_a") == pl.col("city_b")).fill_null(False)
+    same_title = (pl.col("title_n_a") == pl.col("title_n_b")).fill_null(False)
+    diff_linkedin = (
+        pl.col("linkedin_a").str.to_lowercase() != pl.col("linkedin_b").str.to_lowercase()
+    ).fill_null(False)
+    cand = cand.with_columns(
+        same_company=same_company,
+        same_bday=same_bday,
+        shared_user=shared_user,
+        shared_tail=shared_tail,
+        same_city_title=same_city & same_title,
+        veto=diff_bday | diff_linkedin,
+    )
+    strong = (
+        pl.col("same_company")
+        | pl.col("same_bday")
+        | pl.col("shared_user").is_not_null()
+        | pl.col("shared_tail").is_not_null()
+        | pl.col("same_city_title")
+    )
+    cand = cand.filter(strong & ~pl.col("veto"))
+    name_part = pl.concat_str(
+        [
+            pl.lit("name ~"),
+            pl.col("name_score").round(2).cast(pl.String).str.pad_end(4, "0"),
+            pl.when(pl.col("nickname")).then(pl.lit(" (nickname)")).otherwise(pl.lit("")),
+            pl.when(pl.col("swapped")).then(pl.lit(" (first/last swapped)")).otherwise(pl.lit("")),
+        ]
+    )
+    evidence = pl.concat_list(
+        pl.when(pl.col("same_company")).then(
+            pl.concat_str([pl.lit("same company "), pl.col("company_a").str.strip_chars()])
+        ),
+        pl.when(pl.col("same_bday")).then(
+            pl.concat_str([pl.lit("same birthday "), pl.col("bday_a")])
+        ),
+        pl.when(pl.col("shared_user").is_not_null()).then(
+            pl.concat_str([pl.lit("same email user "), pl.col("shared_user")])
+        ),
+        pl.when(pl.col("shared_tail").is_not_null()).then(
+            pl.concat_str([pl.lit("same phone ending "), pl.col("shared_tail")])
+        ),
+        pl.when(pl.col("same_city_title")).then(
+            pl.concat_str(
+                [
+                    pl.lit("same city and title "),
+                    pl.col("city_a"),
+                    pl.lit(", "),
+                    pl.col("title_n_a"),
+                ]
+            )
+        ),
+    ).list.drop_nulls()
+    return cand.select(
+        "a",
+        "b",
+        kind=pl.lit("fuzzy"),
+        score=pl.col("name_score").cast(pl.Float32),
+        reason=pl.concat_str([name_part, pl.lit(" + "), evidence.list.join(" + ")]),
+    ).cast(EDGE_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,202 @@
+"""Folding a cluster of records into one contact without losing anything.
+
+The survivor is the record from the most trusted source (the ``trust`` order), then the most
+complete, then the earliest. Its scalar fields stay; gaps are filled from the other records
+in the same order, and every disagreement is listed in ``conflicts``. E-mails and phones are
+united and re-ranked (the survivor's primary stays primary), tags, notes, reminders and
+issues united, ``extra`` objects merged (the survivor's keys win).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import polars as pl
+
+from dexio.dedupe._features import company_key, fold
+from dexio.schema import SCALAR_FIELDS, SCHEMA
+
+#: Scalars filled from other records when the survivor lacks them, with conflicts listed.
+#: ``source_id`` stays the survivor's own: it names one record in one system.
+MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
+
+
+def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFrame:
+    """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members."""
+    order = list(trust or [])
+    positions = {name: i for i, name in enumerate(order)}
+    base = pl.col("source").str.extract(r"([^/\\]+)$", 1)
+    unknown = len(order)
+    trust_rank = pl.min_horizontal(
+        pl.col("source").replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+        base.replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+    ).fill_null(unknown)
+    filled = pl.sum_horizontal(
+        *[pl.col(f).is_not_null() & (pl.col(f).str.strip_chars() != "") for f in MERGED_SCALARS],
+        pl.col("emails").list.len().fill_null(0) > 0,
+        pl.col("phones").list.len().fill_null(0) > 0,
+    )
+    ranked = frame.with_columns(_trust=trust_rank, _filled=filled).sort(
+        ["label", "_trust", "_filled", "_i"], descending=[False, False, True, False]
+    )
+    return ranked.with_columns(mrank=pl.int_range(pl.len(), dtype=pl.UInt32).over("label")).drop(
+        "_trust", "_filled"
+    )
+
+
+def _quote(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit("'"), expr, pl.lit("'")])
+
+
+def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``label`` + one column per scalar field, ``label`` + ``conflicts`` list)."""
+    long = (
+        members.select("label", "mrank", "source", "row", *MERGED_SCALARS)
+        .unpivot(
+            index=["label", "mrank", "source", "row"],
+            on=list(MERGED_SCALARS),
+            variable_name="field",
+            value_name="value",
+        )
+        .with_columns(pl.col("value").str.strip_chars())
+        .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    )
+    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
+    # "López"); a birthday without a
+    # year agrees with one that has it (and the one with the year is kept).
+    long = long.with_columns(
+        key=pl.when(pl.col("field") == "birthday")
+        .then(pl.col("value").str.slice(-5))
+        .when(pl.col("field") == "company")
+        .then(company_key(pl.col("value")))
+        .otherwise(pl.coalesce(fold(pl.col("value")), pl.col("value"))),
+        has_year=(pl.col("field") == "birthday") & ~pl.col("value").str.starts_with("--"),
+    ).sort("label", "field", "mrank")
+    kept_key = pl.col("key").first().over("label", "field")
+    long = long.with_columns(
+        pick=pl.when(pl.col("key") == kept_key)
+        .then(pl.col("has_year").cast(pl.Int8) * -1)
+        .otherwise(pl.lit(1, dtype=pl.Int8)),
+    ).sort("label", "field", "pick", "mrank")
+    distinct = long.unique(["label", "field", "key"], keep="first", maintain_order=True)
+    per_field = distinct.group_by("label", "field", maintain_order=True).agg(
+        kept=pl.col("value").first(),
+        kept_source=pl.col("source").first(),
+        kept_row=pl.col("row").first(),
+        values=pl.col("value"),
+    )
+    wide = per_field.pivot(on="field", index="label", values="kept")
+    for f in MERGED_SCALARS:
+        if f not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
+    wide = wide.select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+    clashes = per_field.filter(pl.col("values").list.len() > 1).select(
+        "label",
+        text=pl.concat_str(
+            [
+                pl.col("field"),
+                pl.lit(": "),
+                pl.col("values").list.eval(_quote(pl.element())).list.join(" vs "),
+                pl.lit(" (kept "),
+                _quote(pl.col("kept")),
+                pl.lit(" from "),
+                pl.col("kept_source").fill_null("?"),
+                pl.lit(" row "),
+                pl.col("kept_row").cast(pl.String).fill_null("?"),
+                pl.lit(")"),
+            ]
+        ),
+    )
+    conflicts = clashes.group_by("label", maintain_order=True).agg(conflicts=pl.col("text"))
+    return wide, conflicts
+
+
+def _union(
+    members: pl.DataFrame, column: str, key: pl.Expr, sort_by: list[pl.Expr]
+) -> pl.DataFrame:
+    """``label`` -> the united list of ``column``, first occurrence of each ``key`` kept."""
+    items = (
+        members.select("label", "mrank", column)
+        .explode(column)
+        .drop_nulls(column)
+        .with_columns(_key=key)
+        .sort([pl.col("label"), pl.col("mrank"), *sort_by])
+        .unique(["label", "_key"], keep="first", maintain_order=True)
+    )
+    return items.group_by("label", maintain_order=True).agg(pl.col(column))
+
+
+def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
+    """``label`` -> united emails, phones, tags, notes, reminders, issues."""
+    labels = members.select("label").unique(maintain_order=True)
+    email = pl.col("emails").struct.field("email")
+    emails = _union(
+        members,
+        "emails",
+        email.str.strip_chars().str.to_lowercase(),
+        [pl.col("emails").struct.field("ranking")],
+    )
+    phone_key = pl.coalesce(
+        pl.col("phones").struct.field("phone_number_sanitized"),
+        pl.col("phones").struct.field("phone_number").str.replace_all(r"[^\d+]", ""),
+    )
+    phones = _union(members, "phones", phone_key, [pl.col("phones").struct.field("ranking")])
+    tags = _union(members, "tags", pl.col("tags").str.strip_chars().str.to_lowercase(), [])
+    notes = _union(members, "notes", pl.col("notes").struct.field("body").str.strip_chars(), [])
+    reminders = _union(
+        members,
+        "reminders",
+        pl.concat_str(
+            [
+                pl.col("reminders").struct.field("text"),
+                pl.col("reminders").struct.field("due_date").fill_null(""),
+            ],
+            separator="|",
+        ),
+        [],
+    )
+    issues = _union(members, "issues", pl.col("issues"), [])
+    out = labels
+    for part in (emails, phones, tags, notes, reminders, issues):
+        out = out.join(part, on="label", how="left")
+    # Re-rank e-mails and phones 1..n in their new order (the survivor's primary first).
+    rerank = {
+        "emails": ("email", "label", "ranking"),
+        "phones": ("phone_number", "country_code", "phone_number_sanitized", "label", "ranking"),
+    }
+    exprs = []
+    for column, fields in rerank.items():
+        ranked = pl.col(column).list.eval(
+            pl.struct(
+                *[pl.element().struct.field(f) for f in fields if f != "ranking"],
+                ranking=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
+            )
+        )
+        exprs.append(ranked.alias(column))
+    out = out.with_columns(exprs)
+    return out.with_columns(
+        *[pl.col(c).fill_null(pl.lit([], dtype=SCHEMA[c])) for c in ("tags", "issues")]
+    )
+
+
+def merge_extra(members: pl.DataFrame) -> pl.DataFrame:
+    """``label`` -> merged ``extra`` JSON (survivor's keys win), where two or more have one."""
+    present = members.filter(pl.col("extra").is_not_null())
+    present = present.filter(pl.len().over("label") > 1).sort("label", "mrank")
+    merged: dict[int, dict[str, object]] = {}
+    for label, text in present.select("label", "extra").iter_rows():
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            obj = {"_extra": text}  # not an object: kept whole, never dropped
+        target = merged.setdefault(label, {})
+        for k, v in obj.items():
+            target.setdefault(k, v)
+    labels = sorted(merged)
+    texts = [json.dumps(merged[label], ensure_ascii=False) for label in labels]
+    return pl.DataFrame(
+        {"label": labels, "extra": texts}, schema={"label": pl.UInt32, "extra": pl.String}
+    )
