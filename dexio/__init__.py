@@ -47,6 +47,11 @@ from dexio.export import ExportResult, export
 from dexio.writers import WriteResult, write
 
 # -- import / plan --
+# isort: split
+from dexio.ledger import Ledger
+from dexio.pipeline import ImportResult, import_files
+from dexio.plan import plan
+
 # -- migrate --
 # -- cleanup / undo --
 
@@ -61,7 +66,9 @@ __all__ = [
     "DexLegacy",
     "DexioError",
     "ExportResult",
+    "ImportResult",
     "InputError",
+    "Ledger",
     "Mapping",
     "MappingError",
     "OutcomeUnknown",
@@ -75,9 +82,11 @@ __all__ = [
     "empty_frame",
     "export",
     "find_duplicates",
+    "import_files",
     "inspect",
     "load_mapping",
     "normalize",
+    "plan",
     "read",
     "write",
 ]

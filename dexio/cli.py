@@ -234,6 +234,90 @@ def export_command(
         err_console.print(f"[yellow]warning:[/] {escape(result.note)}")
 
 
+# -- import / plan --
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--mapping", "-m", help="Mapping name (see `dexio mappings list`) or TOML path.")
+@click.option("--region", help="Default phone region, e.g. US or DE [default: from the locale].")
+@click.option("--dry-run", is_flag=True, help="Plan and write the report, send nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option("--tag", "tags", multiple=True, help="Tag everyone imported (repeatable).")
+@click.option(
+    "--on-existing",
+    type=click.Choice(["update", "skip"]),
+    default="update",
+    show_default=True,
+    help="What to do with people Dex already has.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace non-empty Dex fields too.")
+@click.option(
+    "--match",
+    type=click.Choice(["email", "full"]),
+    default="email",
+    show_default=True,
+    help="full: also match by phone, LinkedIn and name+company against the whole account.",
+)
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--sandbox", is_flag=True, help="Import into the embedded local sandbox.")
+@click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+def import_command(
+    files: tuple[str, ...],
+    mapping: str | None,
+    region: str | None,
+    dry_run: bool,
+    batch_size: int,
+    concurrency: int,
+    tags: tuple[str, ...],
+    on_existing: str,
+    overwrite: bool,
+    match: str,
+    report_dir: str | None,
+    sandbox: bool,
+    api_key: str | None,
+    quiet: bool,
+) -> int:
+    """Import contact files into Dex: read, clean, de-duplicate, plan, upload, report.
+
+    Every record ends in one of created/updated/merged/unchanged/rejected.csv in the report
+    folder. Running the same command again resumes an interrupted run.
+    """
+    from contextlib import ExitStack
+
+    from dexio.dex import Dex
+    from dexio.pipeline import import_files
+
+    with ExitStack() as stack:
+        if sandbox:
+            from dexio.sandbox import embedded
+
+            box = stack.enter_context(embedded())
+            err_console.print(f"sandbox: {escape(str(box.db_path))}")
+            dex = stack.enter_context(
+                Dex(api_key=box.api_key, base_url=box.base_url, concurrency=concurrency)
+            )
+        else:
+            dex = stack.enter_context(Dex(api_key=api_key, concurrency=concurrency))
+        result = import_files(
+            list(files),
+            mapping=mapping,
+            region=region,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            tags=tags,
+            on_existing=on_existing,  # type: ignore[arg-type]
+            overwrite=overwrite,
+            match=match,  # type: ignore[arg-type]
+            report_dir=report_dir,
+            dex=dex,
+            quiet=quiet,
+            console=err_console if not quiet else None,
+        )
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dexio`` console script: one place that maps errors to exit codes."""
     try:
