@@ -461,6 +461,9 @@ class ApiClient:
                 service=service,
             )
             error.server_message = message  # type: ignore[attr-defined]
+            # The decoded body, for callers that need more than the message (GoHighLevel
+            # names the existing contact of a refused duplicate in ``meta``).
+            error.body = _json_body(response)  # type: ignore[attr-defined]
             return error
         if status >= 500:
             return ServerError(
@@ -512,6 +515,13 @@ class ApiClient:
             )
 
         return build
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _check_base_url(base_url: str, service: str) -> str:

@@ -34,9 +34,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from dexio.sandbox.faults import FaultConfig, FaultMiddleware, Stats, control_routes
+from dexio.sandbox.server import SandboxApp
 
 API_VERSION = "2021-07-28"
 DEFAULT_TOKEN = "pit-sandbox-ghl-token"
@@ -100,27 +100,31 @@ class SlidingWindow:
             return True, self.limit - len(self._stamps), 0.0
 
 
-def wrap(
-    routes: list[Route], store: JsonStore, config: FaultConfig | None
-) -> tuple[ASGIApp, FaultConfig, Stats]:
+def wrap(emulator: Any, routes: list[Route], config: FaultConfig | None) -> SandboxApp:
     """An emulator's routes plus the shared ``/_sandbox/*`` control routes, behind the Dex
-    sandbox's fault layer (so ``--fail-rate``, ``--latency``... work the same everywhere)."""
+    sandbox's fault layer (so ``--fail-rate``, ``--latency``... work the same everywhere).
+
+    ``emulator`` provides ``counts()``, ``reset()`` and ``close()``; it is what
+    ``Sandbox.store`` hands to tests, so they can inspect it and change its settings.
+    """
     config = config or FaultConfig()
     stats = Stats()
-
-    data_tables = [t for t in store.tables if t != "settings"]
-
-    def counts() -> dict[str, int]:
-        return {table: store.count(table) for table in data_tables}
-
-    def reset() -> None:
-        for table in data_tables:
-            store.clear(table)
-
     app = Starlette(
-        routes=[*routes, *control_routes(config=config, stats=stats, counts=counts, reset=reset)]
+        routes=[
+            *routes,
+            *control_routes(
+                config=config, stats=stats, counts=emulator.counts, reset=emulator.reset
+            ),
+        ]
     )
-    return FaultMiddleware(app, config, stats, routes=routes), config, stats
+    return SandboxApp(
+        asgi=FaultMiddleware(app, config, stats, routes=routes),
+        base_path="",
+        store=emulator,
+        stats=stats,
+        faults=config,
+        close=emulator.close,
+    )
 
 
 def now_iso() -> str:
@@ -203,6 +207,14 @@ class JsonStore:
     def delete_children(self, table: str, parent: str) -> None:
         with self.lock:
             self.conn.execute(f"DELETE FROM {table} WHERE parent = ?", (parent,))
+
+    def counts(self) -> dict[str, int]:
+        return {table: self.count(table) for table in self.tables if table != "settings"}
+
+    def reset(self) -> None:
+        for table in self.tables:
+            if table != "settings":
+                self.clear(table)
 
     def clear(self, table: str) -> None:
         with self.lock:
@@ -461,7 +473,22 @@ class GhlEmulator:
         self.search_cap = search_cap
         self.allow_duplicates = allow_duplicates
         self._daily_used = 0
-        self.app, self.faults, self.stats = wrap(self._routes(), self.store, faults)
+        self.sandbox = wrap(self, self._routes(), faults)
+        self.app, self.faults, self.stats = (
+            self.sandbox.asgi,
+            self.sandbox.faults,
+            self.sandbox.stats,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.window = SlidingWindow(self.window.limit, self.window.interval)
+
+    def close(self) -> None:
+        self.store.close()
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -922,6 +949,14 @@ def create_app(
     if seed is not None:
         store.seed(seed)
     return GhlEmulator(store, **options)
+
+
+def create_sandbox_app(
+    *, db_path: Path, api_key: str, faults: FaultConfig, **options: Any
+) -> SandboxApp:
+    """The app factory ``dexio sandbox serve --api ghl`` runs (see dexio.sandbox.server):
+    ``api_key`` is the Bearer token it accepts; ``options`` as for :class:`GhlEmulator`."""
+    return GhlEmulator(GhlStore(db_path), token=api_key, faults=faults, **options).sandbox
 
 
 def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:

@@ -29,12 +29,12 @@ from dexio.sandbox.ghl import (
     Handler,
     JsonStore,
     SlidingWindow,
-    e164,
     iso_to_ms,
     new_id,
     now_iso,
     wrap,
 )
+from dexio.sandbox.server import SandboxApp
 
 DEFAULT_API_KEY = "wa-sandbox-key"
 DEFAULT_LOCATION = {"id": "loc_main", "title": "Main Studio"}
@@ -144,7 +144,22 @@ class WhautomateEmulator:
         self.max_limit = max_limit
         self.errors_as_200 = errors_as_200
         self.require_location = require_location
-        self.app, self.faults, self.stats = wrap(self._routes(), self.store, faults)
+        self.sandbox = wrap(self, self._routes(), faults)
+        self.app, self.faults, self.stats = (
+            self.sandbox.asgi,
+            self.sandbox.faults,
+            self.sandbox.stats,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.window = SlidingWindow(self.window.limit, self.window.interval)
+
+    def close(self) -> None:
+        self.store.close()
 
     def _routes(self) -> list[Route]:
         r = self._route
@@ -290,7 +305,7 @@ class WhautomateEmulator:
             item.update(id=new_id(), createdAt=stamp, updatedAt=stamp)
             if kind == "contacts":
                 item.setdefault("stage", "Subscriber")
-                item["phoneNumber"] = e164(item["phoneNumber"])
+                item["phoneNumber"] = item["phoneNumber"].strip()
             self.store.put(kind, item)
             return JSONResponse(item)
 
@@ -310,7 +325,7 @@ class WhautomateEmulator:
             item = {"tags": [], "customFields": {}, **fields}
             item.update(id=old["id"], createdAt=old["createdAt"], updatedAt=now_iso())
             if kind == "contacts":
-                item["phoneNumber"] = e164(item["phoneNumber"])
+                item["phoneNumber"] = item["phoneNumber"].strip()
             self.store.put(kind, item)
             return JSONResponse(item)
 
@@ -356,6 +371,17 @@ def create_app(
     if seed is not None:
         store.seed(seed)
     return WhautomateEmulator(store, **options)
+
+
+def create_sandbox_app(
+    *, db_path: Path, api_key: str, faults: FaultConfig, **options: Any
+) -> SandboxApp:
+    """The app factory ``dexio sandbox serve --api whautomate`` runs (see
+    dexio.sandbox.server): ``api_key`` is the ``x-api-key`` it accepts; ``options`` as for
+    :class:`WhautomateEmulator`."""
+    return WhautomateEmulator(
+        WhautomateStore(db_path), api_key=api_key, faults=faults, **options
+    ).sandbox
 
 
 def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:
