@@ -21,7 +21,12 @@ def append_issues(frame: pl.DataFrame, new: pl.Expr) -> pl.DataFrame:
     """Append the strings of ``new`` (a list[str] expression, nulls allowed) to ``issues``."""
     return frame.with_columns(
         pl.when(new.list.len() > 0)
-        .then(pl.concat_list(pl.col("issues").fill_null(pl.lit([], dtype=ISSUES)), new))
+        # Unique, so normalizing an already normalized frame does not repeat its issues.
+        .then(
+            pl.concat_list(pl.col("issues").fill_null(pl.lit([], dtype=ISSUES)), new).list.unique(
+                maintain_order=True
+            )
+        )
         .otherwise(pl.col("issues"))
         .alias("issues")
     )
@@ -34,6 +39,26 @@ def append_row_issues(frame: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame
     per_row = issues.group_by(ROW, maintain_order=True).agg(pl.col("issue").alias("__new"))
     joined = frame.join(per_row, on=ROW, how="left", maintain_order="left")
     return append_issues(joined, pl.col("__new")).drop("__new")
+
+
+def repeat_issues(repeats: pl.DataFrame, noun: str) -> pl.DataFrame:
+    """(``ROW``, ``__position``, ``issue``) for removed repeats, one line per spelling.
+
+    ``repeats`` has ``ROW``, ``__position`` and ``__raw`` (the value as written). A spelling
+    removed twice is one line saying so, which keeps issue lines distinct.
+    """
+    counted = repeats.group_by(ROW, "__raw", maintain_order=True).agg(
+        pl.col("__position").min(), pl.len().alias("__times")
+    )
+    message = pl.format("duplicate {} '{}' removed", pl.lit(noun), "__raw")
+    return counted.select(
+        ROW,
+        "__position",
+        pl.when(pl.col("__times") > 1)
+        .then(pl.format("{} {} times", message, "__times"))
+        .otherwise(message)
+        .alias("issue"),
+    )
 
 
 def issue_if(condition: pl.Expr, message: pl.Expr) -> pl.Expr:

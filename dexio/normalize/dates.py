@@ -101,7 +101,7 @@ def _parts(text: str, *, month_first: bool, today: dt.date) -> tuple[int | None,
             int(match[1]), int(match[3]), month_first=month_first and match[2] != "."
         )
         return None, month, day
-    return _with_month_name(text)
+    return _with_month_name(text, today)
 
 
 def _order(first: int, second: int, *, month_first: bool) -> tuple[int, int]:
@@ -121,7 +121,7 @@ def _full_year(text: str, today: dt.date) -> int:
     return 2000 + two if 2000 + two <= today.year else 1900 + two
 
 
-def _with_month_name(text: str) -> tuple[int | None, int, int]:
+def _with_month_name(text: str, today: dt.date) -> tuple[int | None, int, int]:
     """ "7 March 1985", "March 7th, 1985", "7-Mar-85", "Mar 7" and the like."""
     year = month = day = None
     for token in re.split(r"[\s,./\-]+", text.lower()):
@@ -132,8 +132,8 @@ def _with_month_name(text: str) -> tuple[int | None, int, int]:
             month = _MONTHS[token]
         elif ordinal and day is None:
             day = int(ordinal[1])
-        elif re.fullmatch(r"\d{4}", token) and year is None:
-            year = int(token)
+        elif re.fullmatch(r"\d{4}|\d{2}", token) and year is None:
+            year = _full_year(token, today)
         else:
             raise _NotADate(text)
     if month is None or day is None:

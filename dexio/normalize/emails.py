@@ -12,7 +12,7 @@ import re
 import email_validator
 import polars as pl
 
-from dexio.normalize._annotate import ROW, append_row_issues, merge_extra
+from dexio.normalize._annotate import ROW, append_row_issues, merge_extra, repeat_issues
 from dexio.schema import EMAIL
 
 #: The labels dexio writes, and the spellings exports use for them (lower-cased).
@@ -29,6 +29,7 @@ _LABEL_ORDER = {"personal": 0, "work": 2}
 #: Words in a label that mark the address the person prefers (vCard ``TYPE=pref``...).
 _PREFERRED_WORDS = frozenset({"pref", "preferred", "primary"})
 _APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
+_ANGLE_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
 _VCARD_NOISE = frozenset({"internet", "x400", "x-internet", "type"})
 
 
@@ -70,6 +71,10 @@ def check_email(raw: str) -> tuple[str | None, str | None]:
             raw, check_deliverability=False, allow_display_name=True
         )
     except email_validator.EmailNotValidError as error:
+        angle = _ANGLE_ADDRESS.match(raw)
+        if angle:
+            # email-validator wants non-ASCII display names quoted; contact exports do not.
+            return check_email(angle[1])
         return None, str(error).rstrip(".")
     return result.normalized, None
 
@@ -172,11 +177,7 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
                     "__problem",
                 ).alias("issue"),
             ),
-            repeats.select(
-                ROW,
-                "__position",
-                pl.format("duplicate email '{}' removed", "__raw").alias("issue"),
-            ),
+            repeat_issues(repeats, "email"),
         ]
     ).sort(ROW, "__position")
     out = append_row_issues(out, issues.select(ROW, "issue"))

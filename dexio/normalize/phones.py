@@ -17,7 +17,7 @@ import polars as pl
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 from dexio.errors import UsageError
-from dexio.normalize._annotate import ROW, append_row_issues
+from dexio.normalize._annotate import ROW, append_row_issues, repeat_issues
 from dexio.schema import PHONE
 
 FALLBACK_REGION = "US"
@@ -212,11 +212,7 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     )
     issues = items.filter(pl.col("issue").is_not_null()).select(ROW, "__position", pl.col("issue"))
     first = pl.int_range(pl.len()).over(ROW, "__key") == 0
-    repeats = items.filter(~first).select(
-        ROW,
-        "__position",
-        pl.format("duplicate phone '{}' removed", "__raw").alias("issue"),
-    )
+    repeats = repeat_issues(items.filter(~first), "phone")
     kept = (
         items.with_columns(
             # A repeat may carry the label the kept entry lacks.
