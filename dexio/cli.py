@@ -318,6 +318,55 @@ def import_command(
     return result.exit_code
 
 
+# -- dedupe --
+@cli.command("dedupe")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--mapping", "-m", help="Mapping name or TOML path for every file [default: by header]."
+)
+@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@click.option(
+    "--out",
+    "out_dir",
+    default="dexio-dedupe",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the review files.",
+)
+@click.option("--trust", multiple=True, help="Preferred source file (repeat; most trusted first).")
+@click.option("--exact-only", is_flag=True, help="Only exact e-mail/phone/LinkedIn matches.")
+def dedupe_command(
+    files: tuple[str, ...],
+    mapping: str | None,
+    region: str | None,
+    out_dir: str,
+    trust: tuple[str, ...],
+    exact_only: bool,
+) -> None:
+    """Find the duplicates in FILES and write review files; touches no API.
+
+    Writes clusters.csv (each group, survivor first, with the reason for every merge),
+    merged-contacts.csv/.jsonl (one row per person), reasons.csv (every link, and every
+    link refused by a guard rail) and shared-keys.csv into --out.
+    """
+    from rich.table import Table
+
+    from dexio.dedupe import dedupe_files
+
+    result = dedupe_files(
+        list(files), mapping=mapping, region=region, trust=trust, fuzzy=not exact_only
+    )
+    paths = result.write(out_dir)
+    table = Table(title="dedupe", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, count in result.summary().items():
+        table.add_row(name.replace("_", " "), f"{count:,}")
+    out_console.print(table)
+    for path in paths:
+        out_console.print(f"wrote {escape(str(path))}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dexio`` console script: one place that maps errors to exit codes."""
     try:

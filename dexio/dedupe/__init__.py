@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -26,7 +27,7 @@ from dexio.dedupe._survivorship import (
 )
 from dexio.schema import COLUMNS, SCHEMA, conform
 
-__all__ = ["Dedupe", "Options", "dedupe", "find_duplicates"]
+__all__ = ["Dedupe", "Options", "dedupe", "dedupe_files", "find_duplicates"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,10 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
             b=pl.max_horizontal("a", "b"),
         )
         .sort("a", "b", "prio")
+        # A name comparison adds nothing to an exact key between the same two records.
+        .filter(
+            (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
+        )
         .unique(["a", "b", "reason"], keep="first", maintain_order=True)
         .group_by("a", "b", maintain_order=True)
         .agg(
@@ -373,3 +378,25 @@ def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
         row_b="row_b",
         name_b="name_b",
     )
+
+
+def dedupe_files(
+    paths: Sequence[str | Path],
+    *,
+    mapping: Any = None,
+    region: str | None = None,
+    trust: Sequence[str] | None = None,
+    fuzzy: bool = True,
+) -> Dedupe:
+    """``dexio dedupe FILE...`` as a library call: read every file, normalize, dedupe.
+
+    ``mapping`` applies to every file (a name, a TOML path or a :class:`dexio.Mapping`;
+    by default each file's mapping is chosen from its header); ``region`` is how phone
+    numbers without a country code are read. Touches no API.
+    """
+    from dexio.normalize import normalize
+    from dexio.readers import read
+
+    frames = [conform(read(path, mapping=mapping)) for path in paths]
+    frame = pl.concat(frames, how="vertical_relaxed") if frames else conform(pl.DataFrame())
+    return dedupe(normalize(frame, region=region), trust=trust, fuzzy=fuzzy)

@@ -91,7 +91,11 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if f not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
     wide = wide.select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
-    clashes = per_field.filter(pl.col("values").list.len() > 1).select(
+    clashing = per_field.filter(pl.col("values").list.len() > 1)
+    # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not said.
+    name_clash = pl.col("field").is_in(["first_name", "last_name"]).any().over("label")
+    clashing = clashing.filter(~((pl.col("field") == "full_name") & name_clash))
+    clashes = clashing.select(
         "label",
         text=pl.concat_str(
             [
