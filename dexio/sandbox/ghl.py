@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import json
 import math
 import sqlite3
@@ -36,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dexio.sandbox.faults import FaultConfig, FaultMiddleware, Stats, control_routes
-from dexio.sandbox.server import SandboxApp
+from dexio.sandbox.server import SandboxApp, register_app
 
 API_VERSION = "2021-07-28"
 DEFAULT_TOKEN = "pit-sandbox-ghl-token"
@@ -967,3 +968,29 @@ def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:
         return store.seed(data)
     finally:
         store.close()
+
+
+def configure_emulator(
+    api: str,
+    *,
+    burst_limit: int | None = None,
+    search_cap: int | None = None,
+    allow_duplicates: bool = False,
+) -> None:
+    """Register the ``ghl`` or ``whautomate`` app factory with these emulator options, for
+    ``dexio sandbox serve --api ...`` (the fault options travel separately)."""
+    from dexio.sandbox import whautomate
+
+    options: dict[str, Any] = {}
+    if api == "ghl":
+        if burst_limit is not None:
+            options["burst_limit"] = burst_limit
+        if search_cap is not None:
+            options["search_cap"] = search_cap
+        if allow_duplicates:
+            options["allow_duplicates"] = True
+        register_app("ghl", functools.partial(create_sandbox_app, **options))
+    elif api == "whautomate":
+        if burst_limit is not None:
+            options["rate_limit"] = burst_limit
+        register_app("whautomate", functools.partial(whautomate.create_sandbox_app, **options))

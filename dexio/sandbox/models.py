@@ -310,5 +310,5 @@ def describe(error: ValidationError, *, shape: str) -> str:
     where = location(loc)
     if not loc and first["type"] != "json_invalid":
         message = f"expected {shape}"
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {message}{more}"

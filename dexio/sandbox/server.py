@@ -53,7 +53,11 @@ class AppFactory(Protocol):
     def __call__(self, *, db_path: Path, api_key: str, faults: FaultConfig) -> SandboxApp: ...
 
 
-_APPS: dict[str, str | AppFactory] = {"dex": "dexio.sandbox.dex:create_app"}
+_APPS: dict[str, str | AppFactory] = {
+    "dex": "dexio.sandbox.dex:create_app",
+    "ghl": "dexio.sandbox.ghl:create_sandbox_app",
+    "whautomate": "dexio.sandbox.whautomate:create_sandbox_app",
+}
 
 
 def register_app(name: str, factory: str | AppFactory) -> None:
@@ -142,7 +146,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
         family = socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say they are TCP,
+    # and without it every response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

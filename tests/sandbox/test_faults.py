@@ -1,0 +1,113 @@
+"""Each fault mode of the shared fault layer, seen from an HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from dexio.errors import UsageError
+from dexio.sandbox import FaultConfig
+
+from .conftest import ClientFactory
+
+NEW = {"contacts": [{"first_name": "Ann"}]}
+
+
+def test_rate_limit_answers_429_with_integer_retry_after(dex_client: ClientFactory) -> None:
+    sandbox, client = dex_client(rate_limit=2)
+    statuses = [client.get("/contacts/count").status_code for _ in range(6)]
+    assert statuses[:2] == [200, 200]
+    assert 429 in statuses
+    limited = client.get("/contacts/count")
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["error"] is True
+    time.sleep(1.0)
+    assert client.get("/contacts/count").status_code == 200
+    stats = sandbox.stats()
+    assert stats["rate_limited"] == statuses.count(429) + 1
+    assert stats["requests"]["GET /v1/contacts/count"]["429"] == stats["rate_limited"]
+
+
+def test_fail_rate_mixes_502_503_504_and_writes_nothing(dex_client: ClientFactory) -> None:
+    sandbox, client = dex_client(fail_rate=1.0, seed=7)
+    statuses = {client.post("/contacts", json=NEW).status_code for _ in range(30)}
+    assert statuses == {502, 503, 504}
+    assert sandbox.store.count_contacts() == 0
+    assert sandbox.stats()["server_errors"] == 30
+
+
+def test_fail_rate_share_is_roughly_honoured_and_seeded(dex_client: ClientFactory) -> None:
+    outcomes = []
+    for _ in range(2):
+        _, client = dex_client(fail_rate=0.3, seed=42)
+        outcomes.append([client.get("/contacts/count").status_code for _ in range(100)])
+    assert outcomes[0] == outcomes[1]  # same seed, same sequence
+    failures = sum(status >= 500 for status in outcomes[0])
+    assert 15 <= failures <= 45
+
+
+def test_latency_is_per_request_and_concurrent_requests_overlap(
+    dex_client: ClientFactory,
+) -> None:
+    sandbox, _ = dex_client(latency=0.3)
+    headers = {"Authorization": f"Bearer {sandbox.api_key.reveal()}"}
+
+    async def burst() -> float:
+        async with httpx.AsyncClient(base_url=sandbox.base_url, headers=headers) as client:
+            started = time.perf_counter()
+            responses = await asyncio.gather(*(client.get("/contacts/count") for _ in range(8)))
+            assert all(r.status_code == 200 for r in responses)
+            return time.perf_counter() - started
+
+    elapsed = asyncio.run(burst())
+    assert 0.3 <= elapsed < 8 * 0.3  # slowed down, but not serialised
+
+
+def test_drop_after_commit_commits_then_breaks_the_connection(dex_client: ClientFactory) -> None:
+    sandbox, client = dex_client(drop_after_commit=1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/contacts", json=NEW)
+    # the write above did happen; reads (by-emails is a POST, but a read) are never dropped
+    assert client.get("/contacts/count").json()["data"]["count"] == 1
+    assert client.post("/contacts/by-emails", json={"emails": ["x@y.org"]}).status_code == 200
+    with pytest.raises(httpx.TransportError):
+        client.put("/contacts", json=[])
+    stats = sandbox.stats()
+    assert stats["dropped"] == 2
+    assert stats["requests"]["POST /v1/contacts"] == {"dropped": 1}
+
+
+def test_drop_after_commit_leaves_failed_writes_alone(dex_client: ClientFactory) -> None:
+    _, client = dex_client(drop_after_commit=1.0)
+    response = client.post("/contacts", json={"contacts": [{"birthday": "nope"}]})
+    assert response.status_code == 400
+
+
+def test_control_routes_are_never_faulted(dex_client: ClientFactory) -> None:
+    sandbox, _ = dex_client(fail_rate=1.0, rate_limit=0.5, latency=0.2)
+    started = time.perf_counter()
+    for _ in range(5):
+        assert httpx.get(f"{sandbox.root_url}/_sandbox/stats").status_code == 200
+    assert time.perf_counter() - started < 0.5
+
+
+def test_reset_empties_the_store_and_stats(dex_client: ClientFactory) -> None:
+    sandbox, client = dex_client()
+    client.post("/contacts", json=NEW)
+    assert sandbox.stats()["contacts"] == 1
+    sandbox.reset()
+    stats = sandbox.stats()
+    assert (stats["contacts"], stats["total"]) == (0, 0)
+    assert client.get("/contacts/count").json()["data"]["count"] == 0
+
+
+def test_fault_options_are_checked() -> None:
+    for bad in ({"fail_rate": 1.5}, {"rate_limit": 0}, {"latency": -1}, {"page_cap": 0}):
+        with pytest.raises(UsageError):
+            FaultConfig(**bad)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="unknown fault"):
+        FaultConfig().update(explode=True)
