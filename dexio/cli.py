@@ -116,6 +116,13 @@ def sandbox_group() -> None:
 @click.option("--list-summaries", is_flag=True, help="Contact lists carry only names.")
 @click.option("--ignore-cursor", is_flag=True, help="Lists always return the first page.")
 @click.option("--seed", type=int, help="Seed for reproducible random faults.")
+@click.option(
+    "--burst-limit",
+    type=int,
+    help="--api ghl: enforce N requests / 10 s (GHL: 100); whautomate: N / minute (100).",
+)
+@click.option("--search-cap", type=int, help="--api ghl: page-based search stops here (10000).")
+@click.option("--allow-duplicates", is_flag=True, help="--api ghl: accept duplicate email/phone.")
 def sandbox_serve(
     port: int,
     host: str,
@@ -123,10 +130,20 @@ def sandbox_serve(
     api_key: str | None,
     api: str,
     port_file: str | None,
+    burst_limit: int | None,
+    search_cap: int | None,
+    allow_duplicates: bool,
     **faults: Any,
 ) -> None:
     """Serve the sandbox until Ctrl-C. The first line printed is the API base URL."""
     from dexio.sandbox import serve
+
+    if api in ("ghl", "whautomate"):
+        from dexio.sandbox.ghl import configure_emulator
+
+        configure_emulator(
+            api, burst_limit=burst_limit, search_cap=search_cap, allow_duplicates=allow_duplicates
+        )
 
     def announce(line: str) -> None:
         click.echo(line)
@@ -365,6 +382,37 @@ def dedupe_command(
     out_console.print(table)
     for path in paths:
         out_console.print(f"wrote {escape(str(path))}")
+
+
+# -- migrate (GoHighLevel / Whautomate) --
+@sandbox_group.command("seed")
+@click.option(
+    "--api",
+    type=click.Choice(["ghl", "whautomate"]),
+    required=True,
+    help="Which emulator's database to load.",
+)
+@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file [default: user data dir].")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def sandbox_seed(api: str, db: str | None, file: str) -> None:
+    """Load sample data (samples/ghl/*.json, samples/whautomate/*.json) into an emulator.
+
+    Run it before (or while) `dexio sandbox serve --api API --db SAME_FILE` serves it.
+    """
+    from dexio.sandbox import default_db_path
+
+    target = db or str(default_db_path(api))
+    if api == "ghl":
+        from dexio.sandbox.ghl import seed_file
+    else:
+        from dexio.sandbox.whautomate import seed_file
+    counts = seed_file(target, file)
+    loaded = ", ".join(f"{n} {what}" for what, n in counts.items())
+    out_console.print(f"loaded {escape(loaded)} into {escape(target)}")
+    if api == "ghl":
+        from dexio.sandbox.ghl import location_of
+
+        out_console.print(f"GHL_LOCATION_ID={escape(location_of(target))}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -970,6 +970,15 @@ def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:
         store.close()
 
 
+def location_of(db: str | Path) -> str:
+    """The location id an emulator database serves (what ``GHL_LOCATION_ID`` must be)."""
+    store = GhlStore(db)
+    try:
+        return store.location_id
+    finally:
+        store.close()
+
+
 def configure_emulator(
     api: str,
     *,
