@@ -134,9 +134,14 @@ class Pacer:
         return f"Pacer({rate}, burst={self.capacity:g})"
 
     def acquire(self) -> float:
-        """Block until a request may go out; returns the seconds waited."""
+        """Block until a request may go out; returns the seconds waited.
+
+        A caller short of a token reserves the next one (the bucket goes negative) and
+        sleeps until it is due, so waiting threads are served in order without spinning.
+        """
         waited = 0.0
         while True:
+            reserved = False
             with self._lock:
                 now = self._clock()
                 delay = self._paused_until - now
@@ -147,12 +152,14 @@ class Pacer:
                         self.capacity, self._tokens + (now - self._stamp) * self.rate
                     )
                     self._stamp = now
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    self._tokens -= 1.0
+                    if self._tokens >= 0.0:
                         return waited
-                    delay = (1.0 - self._tokens) / self.rate
+                    delay, reserved = -self._tokens / self.rate, True
             self._sleep(delay)
             waited += delay
+            if reserved:
+                return waited
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this pacer back for ``seconds`` (e.g. a ``Retry-After``)."""
