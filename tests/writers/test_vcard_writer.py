@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,3 +107,28 @@ def test_one_file_with_every_card_crlf_and_folded(tmp_path: Path) -> None:
     logical = _unfold(data)
     assert "NOTE:" + long_note in logical
     assert "FN:Bob" in logical
+
+
+@pytest.mark.parametrize("version", [4, 3])
+def test_cards_read_back_with_the_vcard_reader(tmp_path: Path, version: int) -> None:
+    pytest.importorskip("dexio.readers.vcard", reason="the vCard reader has not landed yet")
+    import dexio
+
+    long_note = "Ünïcödé, with; specials\\ and\nnewlines " * 5
+    ana = {**_ana(), "description": long_note}
+    bob = {"first_name": "Bob", "last_name": "Stone", "birthday": "--03-14"}
+    out = write(from_records([ana, bob]), tmp_path / "c.vcf", vcard_version=version).path
+    first, second = dexio.read(out).to_dicts()
+    for field in ("first_name", "last_name", "company", "job_title", "website"):
+        assert first[field] == ana[field], field
+    assert first["description"] == long_note
+    assert first["legacy_location"] == "Lisbon, Portugal"
+    assert first["linkedin"] == "analima"
+    assert first["tags"] == ["Friends", "a,b"]
+    assert [e["email"] for e in first["emails"]] == [
+        "ana@home.example",
+        "ana@work.example",
+        "ana@club.example",
+    ]
+    assert [p["phone_number"] for p in first["phones"]][0] == "+14155550100"
+    assert first["birthday"] == "1990-01-02" and second["birthday"] == "--03-14"
