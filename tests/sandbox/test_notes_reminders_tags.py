@@ -118,19 +118,27 @@ def test_tags_create_add_remove_and_post_with_tag_ids(client: httpx.Client, crea
     duplicate = client.post("/tags", json={"tag": {"name": "friends"}})
     assert duplicate.status_code == 400
     ada, bo = create(
-        client, {"first_name": "Ada", "tags_contacts": [{"tag_id": tag["id"]}]}, {"first_name": "Bo"}
+        client,
+        {"first_name": "Ada", "tags_contacts": [{"tag_id": tag["id"]}]},
+        {"first_name": "Bo"},
     )
     assert ada["tags"] == [tag]
-    added = client.post("/tags/contacts/add", json={"contactIds": [ada["id"], bo["id"]], "tagIds": [tag["id"]]})
+    added = client.post(
+        "/tags/contacts/add", json={"contactIds": [ada["id"], bo["id"]], "tagIds": [tag["id"]]}
+    )
     assert added.json()["data"] == {"count": 1}  # Ada had it already
-    removed = client.post("/tags/contacts/remove", json={"contactIds": [ada["id"]], "tagIds": [tag["id"]]})
+    removed = client.post(
+        "/tags/contacts/remove", json={"contactIds": [ada["id"]], "tagIds": [tag["id"]]}
+    )
     assert removed.json()["data"] == {"count": 1}
     assert client.get(f"/contacts/{ada['id']}").json()["data"]["tags"] == []
     unknown = client.post("/contacts", json={"contacts": [{"tags_contacts": [{"tag_id": "t0"}]}]})
     assert unknown.json()["message"] == "contacts[0].tags_contacts[0].tag_id: no tag with id t0"
     put = client.put(
         "/contacts",
-        json=[{"contactId": bo["id"], "data": {"tags_contacts": {"remove": [{"tag_id": tag["id"]}]}}}],
+        json=[
+            {"contactId": bo["id"], "data": {"tags_contacts": {"remove": [{"tag_id": tag["id"]}]}}}
+        ],
     )
     assert put.status_code == 200
     assert client.get(f"/contacts/{bo['id']}").json()["data"]["tags"] == []

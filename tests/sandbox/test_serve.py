@@ -12,14 +12,15 @@ import pytest
 
 from dexio.sandbox import DEFAULT_API_KEY, default_db_path, embedded, spawn
 
+SERVE = [sys.executable, "-m", "dexio", "sandbox", "serve"]
+
 
 def test_serve_port_0_prints_the_url_first_and_keeps_the_key_hidden(tmp_path: Path) -> None:
     db = tmp_path / "served.sqlite"
     port_file = tmp_path / "port"
     key = "dex_custom_key_123456"
     process = subprocess.Popen(
-        [sys.executable, "-m", "dexio", "sandbox", "serve", "--port", "0", "--db", str(db)]
-        + ["--port-file", str(port_file), "--page-cap", "2"],
+        [*SERVE, "--port", "0", "--db", str(db), "--port-file", str(port_file), "--page-cap", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -50,8 +51,7 @@ def test_serve_port_0_prints_the_url_first_and_keeps_the_key_hidden(tmp_path: Pa
 
 def test_bad_fault_option_is_a_usage_error_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "dexio", "sandbox", "serve", "--port", "0"]
-        + ["--db", str(tmp_path / "x.sqlite"), "--fail-rate", "2"],
+        [*SERVE, "--port", "0", "--db", str(tmp_path / "x.sqlite"), "--fail-rate", "2"],
         capture_output=True,
         text=True,
         timeout=60,
