@@ -211,8 +211,16 @@ class Ledger:
         without its items (which a resume would "finish" having done nothing).
         """
         run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        defaults = {"attempts": pl.lit(0, pl.Int64), "state": pl.lit("planned")}
         frame = items.select(
-            [pl.col(c) if c in items.columns else pl.lit(None).alias(c) for c in ITEM_COLUMNS]
+            [
+                pl.col(c).fill_null(defaults[c])
+                if c in defaults and c in items.columns
+                else pl.col(c)
+                if c in items.columns
+                else defaults.get(c, pl.lit(None)).alias(c)
+                for c in ITEM_COLUMNS
+            ]
         )
         placeholders = ",".join("?" * (len(ITEM_COLUMNS) + 1))
         now = time.time()

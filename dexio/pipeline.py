@@ -349,6 +349,13 @@ def _primary_email() -> pl.Expr:
     )
 
 
+def _merged_email(dtype: pl.DataType) -> pl.Expr:
+    """Dedupe's merged rows carry emails as plain strings or canonical structs."""
+    if dtype == pl.List(pl.String):
+        return pl.col("emails").list.first().alias("email")
+    return _primary_email().alias("email")
+
+
 def _display_name() -> pl.Expr:
     joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
     return pl.coalesce(pl.col("full_name"), pl.when(joined != "").then(joined))
@@ -418,6 +425,16 @@ def prepare(
         overwrite=overwrite,
         tags=tags,
     )
+    items = items_from_plan(planned, merged)
+    images = planned.filter((pl.col("action") == "update") & pl.col("before").is_not_null())
+    before = list(zip(images["dest_id"].to_list(), images["before"].to_list(), strict=True))
+    return items, before
+
+
+def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Ledger items (see :data:`dexio.ledger.ITEM_COLUMNS`) from a plan and the records
+    dedupe folded into others: one item per input record, in source/row order."""
+    merged = merged if merged is not None else pl.DataFrame()
     records = planned.select(list(SCHEMA)).write_ndjson().splitlines() if planned.height else []
     payloads: list[str | None] = []
     followups: list[str | None] = []
@@ -481,7 +498,7 @@ def prepare(
                 if {"full_name", "first_name", "last_name"} <= set(merged.columns)
                 else []
             ),
-            *([_primary_email().alias("email")] if "emails" in merged.columns else []),
+            *([_merged_email(merged.schema["emails"])] if "emails" in merged.columns else []),
         )
         items = pl.concat([items, merged_items], how="diagonal_relaxed")
     items = (
@@ -489,9 +506,7 @@ def prepare(
         .with_row_index("seq")
         .with_columns(pl.col("seq").cast(pl.Int64), pl.lit(0, pl.Int64).alias("attempts"))
     )
-    images = planned.filter((pl.col("action") == "update") & pl.col("before").is_not_null())
-    before = list(zip(images["dest_id"].to_list(), images["before"].to_list(), strict=True))
-    return items, before
+    return items
 
 
 def import_files(

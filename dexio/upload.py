@@ -19,6 +19,7 @@ Order of work, each step journaled before it is sent:
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -112,13 +113,20 @@ class Interrupted(Exception):
     """Ctrl-C during an upload: in-flight work was settled, the rest is left for a resume."""
 
 
+_ITEM_PATH = re.compile(r"\b(?:contacts|data)?\[\d+\]\.((?:[A-Za-z_]+(?:\[\d+\])?\.?)+):")
+
+
 def _field_from_message(message: str) -> str | None:
-    """``contacts[3].contact_emails[0].email: ...`` -> ``contact_emails.email``."""
-    head = message.split(":", 1)[0]
-    if "." not in head or " " in head:
+    """``...: contacts[3].contact_emails[0].email: bad`` -> ``contact_emails.email``."""
+    found = _ITEM_PATH.search(message)
+    if not found:
         return None
-    parts = [p.split("[", 1)[0] for p in head.split(".")[1:]]
-    return ".".join(p for p in parts if p) or None
+    return ".".join(p.split("[", 1)[0] for p in found[1].strip(".").split(".")) or None
+
+
+def _one_record(message: str) -> str:
+    """The server's message without the position inside a chunk (meaningless to a user)."""
+    return re.sub(r"\b(?:contacts|data)?\[\d+\]\.", "", message)
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -225,7 +233,9 @@ def _create_chunk(
             ids = destination.create(part)
         except PayloadRejected as exc:
             if len(part) == 1:
-                outcome.failed.append((part_seqs[0], exc.message, _field_from_message(exc.message)))
+                outcome.failed.append(
+                    (part_seqs[0], _one_record(exc.message), _field_from_message(exc.message))
+                )
                 return
             half = len(part) // 2
             attempt(part_seqs[:half], part[:half])
@@ -273,7 +283,9 @@ def _update_chunk(
             destination.update(part)
         except PayloadRejected as exc:
             if len(part) == 1:
-                outcome.failed.append((part_seqs[0], exc.message, _field_from_message(exc.message)))
+                outcome.failed.append(
+                    (part_seqs[0], _one_record(exc.message), _field_from_message(exc.message))
+                )
                 return
             half = len(part) // 2
             attempt(part_seqs[:half], part[:half])
