@@ -20,6 +20,7 @@ import pytest
 
 import dexio
 from dexio.cli import main
+from dexio.dex.models import Contact
 from dexio.ledger import Ledger
 from dexio.pipeline import DexDestination, import_files, items_from_plan
 from dexio.plan import plan
@@ -85,7 +86,7 @@ def assert_files_add_up(report: Path, input_records: int) -> dict[str, list[dict
     return parts
 
 
-def dex_contacts(box: Sandbox) -> list[dexio.Dex]:
+def dex_contacts(box: Sandbox) -> list[Contact]:
     with dexio.Dex(api_key=box.api_key, base_url=box.base_url) as dex:
         return list(dex.iter_contacts(take=500, full=True))
 
@@ -119,7 +120,7 @@ def test_importing_the_samples_twice_creates_nobody_the_second_time(
 ) -> None:
     files = sample_files()
     assert files, "samples/ holds no contact files"
-    box, dex = dex_for()
+    _, dex = dex_for()
     first = import_files(files, dex=dex, report_dir=tmp_path / "first", quiet=True)
     assert first.counts["created"] > 0 and first.input_records > 0
     assert_files_add_up(tmp_path / "first", first.input_records)
