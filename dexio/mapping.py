@@ -31,7 +31,7 @@ MAPPINGS_DIR = Path(
 #: Fields a ``[fields]`` entry may target: every canonical scalar plus the two list columns a
 #: single column can fill.
 TARGET_FIELDS: tuple[str, ...] = (*SCALAR_FIELDS, "notes", "tags")
-TRANSFORMS = ("linkedin_handle", "strip_at")
+TRANSFORMS = ("linkedin_handle", "strip_at", "one_line")
 TOP_LEVEL_KEYS = {
     "name",
     "description",
@@ -46,10 +46,12 @@ TOP_LEVEL_KEYS = {
     "null_values",
     "split_full_name",
     "labels",
+    "by_label",
 }
 FIELD_KEYS = {"column", "columns", "join", "transform", "date_format", "split", "skip_prefix"}
 CONTACT_KEYS = {"column", "label", "label_column", "split"}
 EXTRA_KEYS = {"column", "date_format"}
+BY_LABEL_KEYS = {"column", "label_column", "fields", "default"}
 NUMBER = "{n}"
 #: Bookkeeping columns a raw table carries next to the file's own columns.
 ROW_COLUMN = "_dexio_row"
@@ -80,8 +82,19 @@ class ContactRule:
 
     column: str
     label: str | None = None
-    label_column: str | None = None
+    label_columns: tuple[str, ...] = ()  # alternatives: Google's "- Label" and older "- Type"
     split: str | None = None
+
+
+@dataclass(frozen=True)
+class ByLabelRule:
+    """Numbered value/label columns whose label picks the field (Google's websites:
+    "Website 2 - Label" = "LinkedIn" -> linkedin); other labels go to ``default``."""
+
+    column: str
+    label_columns: tuple[str, ...]
+    fields: dict[str, str]
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,7 @@ class Mapping:
     null_values: tuple[str, ...] = ()
     split_full_name: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    by_label: tuple[ByLabelRule, ...] = ()
 
     def score(self, header: Sequence[str]) -> int:
         """How well a header matches this mapping's signature: matched columns, 0 = no match."""
@@ -219,7 +233,8 @@ def _build(data: dict[str, Any], path: Path, text: str) -> Mapping:
             raise check.fail(
                 f"unknown field {target!r}; fields are: {', '.join(TARGET_FIELDS)}", target
             )
-        fields.append(_field_rule(check, target, spec))
+        specs = spec if isinstance(spec, list) and spec and isinstance(spec[0], dict) else [spec]
+        fields.extend(_field_rule(check, target, one) for one in specs)
 
     emails = tuple(_contact_rules(check, data.get("emails", []), "emails"))
     phones = tuple(_contact_rules(check, data.get("phones", []), "phones"))
@@ -266,6 +281,7 @@ def _build(data: dict[str, Any], path: Path, text: str) -> Mapping:
         null_values=_optional_strings(check, data, "null_values"),
         split_full_name=split_full_name,
         labels={k.strip().lower(): v.lower() for k, v in labels_raw.items()},
+        by_label=tuple(_by_label_rules(check, data.get("by_label", []))),
     )
 
 
@@ -324,14 +340,42 @@ def _contact_rules(check: _Checker, raw: Any, kind: str) -> Iterable[ContactRule
         if unknown:
             bad = sorted(unknown)[0]
             raise check.fail(f"unknown option {bad!r} in [[{kind}]]", bad)
-        for option in ("label", "label_column", "split"):
+        for option in ("label", "split"):
             if option in spec and not isinstance(spec[option], str):
                 raise check.fail(f"[[{kind}]] {option} must be a string", option)
+        label_columns = spec.get("label_column")
         yield ContactRule(
             column=spec["column"],
             label=spec.get("label"),
-            label_column=spec.get("label_column"),
+            label_columns=check.strings(label_columns, "label_column", "label_column")
+            if label_columns is not None
+            else (),
             split=spec.get("split"),
+        )
+
+
+def _by_label_rules(check: _Checker, raw: Any) -> Iterable[ByLabelRule]:
+    if not isinstance(raw, list):
+        raise check.fail("'by_label' must be an array of tables: [[by_label]]", "by_label")
+    for spec in raw:
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            raise check.fail('each [[by_label]] entry needs column = "..."', "by_label")
+        unknown = set(spec) - BY_LABEL_KEYS
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise check.fail(f"unknown option {bad!r} in [[by_label]]", bad)
+        targets = spec.get("fields", {})
+        if not isinstance(targets, dict):
+            raise check.fail("[[by_label]] fields must be a table: label = field", "fields")
+        default = spec.get("default")
+        for target in [*targets.values(), *([default] if default is not None else [])]:
+            if target not in SCALAR_FIELDS:
+                raise check.fail(f"unknown field {target!r} in [[by_label]]", str(target))
+        yield ByLabelRule(
+            column=spec["column"],
+            label_columns=check.strings(spec.get("label_column"), "label_column", "label_column"),
+            fields={k.strip().lower(): v for k, v in targets.items()},
+            default=default,
         )
 
 
@@ -387,6 +431,8 @@ def _transform(expr: pl.Expr, name: str | None) -> pl.Expr:
         return pl.coalesce(handle, expr)
     if name == "strip_at":
         return expr.str.strip_prefix("@")
+    if name == "one_line":
+        return expr.str.replace_all(r"\s*[\r\n]+\s*", ", ")
     return expr
 
 
@@ -408,13 +454,17 @@ def _contact_list(
     taken: set[str] = set()  # "Email" and "E-mail" may name the same column
     for rule in rules:
         if NUMBER in rule.column:
-            labels = dict(header.numbered(rule.label_column)) if rule.label_column else {}
+            labels: dict[int, str] = {}
+            for pattern in rule.label_columns:
+                for n, name in header.numbered(pattern):
+                    labels.setdefault(n, name)
             pairs = [(col, labels.get(n)) for n, col in header.numbered(rule.column)]
             header.used.update(c for c, _ in pairs)
             header.used.update(v for v in labels.values())
         else:
             col = header.find(rule.column)
-            label_col = header.find(rule.label_column) if rule.label_column else None
+            found = [header.find(c) for c in rule.label_columns]
+            label_col = next((c for c in found if c is not None), None)
             pairs = [(col, label_col)] if col is not None else []
         for col, label_col in pairs:
             if col in taken:
@@ -444,9 +494,18 @@ def _contact_list(
     element = pl.element()
     items = pl.concat_list(parts)
     for separator in splits:
-        pieces = element.struct.field(kind).str.split(separator)
+        # Split on the bare separator: trimming the cell may have cut the spaces around a
+        # separator at either end (empty labels joined by the writer: " ::: work ::: ").
+        bare = separator.strip() or separator
+        pieces = (
+            element.struct.field(kind).str.split(bare).list.eval(pl.element().str.strip_chars())
+        )
         count = pieces.list.len()
-        label_pieces = element.struct.field("label").str.split(separator)
+        label_pieces = (
+            element.struct.field("label")
+            .str.split(bare)
+            .list.eval(pl.element().str.strip_chars().pipe(_empty_to_null))
+        )
         # The dexio layout joins the labels of overflowing values the same way: split them in
         # step when the counts agree, else repeat the one label.
         label = (
@@ -454,7 +513,7 @@ def _contact_list(
             .then(label_pieces)
             .otherwise(element.struct.field("label").repeat_by(count))
         )
-        spread = [pieces.explode().str.strip_chars().alias(kind), label.explode().alias("label")]
+        spread = [pieces.explode().alias(kind), label.explode().alias("label")]
         for name in ("preferred", *(["country_code"] if kind == "phone_number" else [])):
             spread.append(element.struct.field(name).repeat_by(count).explode().alias(name))
         items = items.list.eval(pl.struct(spread))
@@ -479,6 +538,35 @@ def _contact_list(
             ranking=ranking,
         )
     return items.list.eval(shaped).cast(pl.List(dtype))
+
+
+def _by_label(header: _Header, mapping: Mapping) -> dict[str, pl.Expr]:
+    """First value per field across numbered columns, the field chosen by each label."""
+    found: dict[str, list[pl.Expr]] = {}
+    for rule in mapping.by_label:
+        labels: dict[int, str] = {}
+        for pattern in rule.label_columns:
+            for n, name in header.numbered(pattern):
+                labels.setdefault(n, name)
+        header.used.update(labels.values())
+        for n, col in header.numbered(rule.column):
+            header.used.add(col)
+            value = pl.col(col)
+            label = (
+                pl.col(labels[n]).str.strip_prefix("* ").str.strip_chars().str.to_lowercase()
+                if n in labels
+                else pl.lit(None, pl.String)
+            )
+            known = pl.lit(False)
+            for source_label, target in rule.fields.items():
+                found.setdefault(target, []).append(pl.when(label == source_label).then(value))
+                known = known | (label == source_label).fill_null(False)
+            if rule.default:
+                found.setdefault(rule.default, []).append(pl.when(~known).then(value))
+    return {
+        target: pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
+        for target, exprs in found.items()
+    }
 
 
 def _country_hint(header: _Header, mapping: Mapping) -> pl.Expr | None:
@@ -573,6 +661,8 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
             out[rule.target] = pl.coalesce(out[rule.target], expr)
         else:
             out[rule.target] = expr
+    for target, expr in _by_label(header, mapping).items():
+        out[target] = pl.coalesce(out[target], expr) if target in out else expr
     region = _country_hint(header, mapping)
     out["emails"] = _contact_list(header, mapping.emails, "email", mapping, None)
     out["phones"] = _contact_list(header, mapping.phones, "phone_number", mapping, region)
@@ -588,7 +678,12 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
             extras[rule_extra.key] = (
                 _as_date(value, rule_extra.date_format) if rule_extra.date_format else value
             )
-    dropped = [c for c in (header.find(n) for n in mapping.drop) if c is not None]
+    used_by_rules = set(header.used)
+    dropped = [
+        c
+        for c in (header.find(n) for n in mapping.drop)
+        if c is not None and c not in used_by_rules
+    ]
     unclaimed = [c for c in data_columns if c not in header.used]
     for col in unclaimed:
         extras.setdefault(col, pl.col(col))

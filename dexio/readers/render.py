@@ -25,6 +25,8 @@ def render_reading(console: Console, reading: Reading, rates: dict[str, float], 
         summary.add_row("mapping", f"{escape(reading.mapping.name)} ({how})")
     for key, value in reading.details.items():
         summary.add_row(key, escape(value))
+    if reading.dropped:
+        summary.add_row("ignored columns", escape(", ".join(reading.dropped)))
     summary.add_row("contacts", f"{frame.height:,}")
     summary.add_row("rejected", f"{reading.rejected:,}")
     console.print(summary)
@@ -118,11 +120,16 @@ def render_mapping(console: Console, mapping: Mapping) -> None:
             how = []
             if contact.label:
                 how.append(f"label {contact.label!r}")
-            if contact.label_column:
-                how.append(f"label from {contact.label_column!r}")
+            if contact.label_columns:
+                how.append(f"label from {' or '.join(contact.label_columns)}")
             if contact.split:
                 how.append(f"split on {contact.split!r}")
             table.add_row(escape(contact.column), kind, escape(", ".join(how)))
+    for by_label in mapping.by_label:
+        targets = ", ".join(f"{k} -> {v}" for k, v in by_label.fields.items())
+        if by_label.default:
+            targets += f", other -> {by_label.default}"
+        table.add_row(escape(by_label.column), "by label", escape(targets))
     if mapping.country:
         table.add_row(escape(" | ".join(mapping.country)), "phones (country hint)", "")
     for extra in mapping.extra:

@@ -234,14 +234,23 @@ def _read_with_csv_module(body: bytes, delimiter: str, header: list[str]) -> pl.
     return frame
 
 
+def clean_cell(cell: pl.Expr) -> pl.Expr:
+    """Trim a raw cell, empty -> null, and undo the apostrophe spreadsheet exports (and
+    dexio's writers) put before a cell that starts like a formula ("'+1 415..." -> "+1 415...")."""
+    unquoted = (
+        pl.when(cell.str.starts_with("'"))
+        .then(cell.str.replace(r"^'([=+\-@\t\r])", "$1"))
+        .otherwise(cell)
+    )
+    trimmed = unquoted.str.strip_chars()
+    return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
+
+
 def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, turn empty cells into nulls, drop blank records, number the rest from 1,
     and cut oversized cells out with a row issue."""
     data = [c for c in frame.columns if c != ISSUES_COLUMN]
-    frame = frame.with_columns(
-        pl.col(c).str.strip_chars().pipe(lambda e: pl.when(e.str.len_bytes() > 0).then(e)).alias(c)
-        for c in data
-    )
+    frame = frame.with_columns(clean_cell(pl.col(c)).alias(c) for c in data)
     if data:
         frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in data))
     if ISSUES_COLUMN not in frame.columns:
