@@ -79,6 +79,15 @@ def check_email(raw: str) -> tuple[str | None, str | None]:
     return result.normalized, None
 
 
+def _check_text(raw: pl.Expr) -> pl.Expr:
+    """The text handed to email-validator: the domain lower-cased, as the validator would.
+
+    "ana@Example.COM" and "ana@example.com" are then checked once, not twice.
+    """
+    parts = raw.str.extract_groups(r"^(.*@)([^@]*)$")
+    return pl.coalesce(pl.concat_str(parts.struct[0], parts.struct[1].str.to_lowercase()), raw)
+
+
 def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (
@@ -95,20 +104,21 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("__raw")
         )
         .filter(pl.col("__raw").is_not_null())
+        .with_columns(_check_text(pl.col("__raw")).alias("__text"))
     )
 
-    distinct = items["__raw"].unique()
-    checked = [check_email(raw) for raw in distinct.to_list()]
+    distinct = items["__text"].unique()
+    checked = [check_email(text) for text in distinct.to_list()]
     normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
     results = pl.DataFrame(
-        {"__raw": distinct, "__email": normalized, "__problem": problems},
-        schema={"__raw": pl.String, "__email": pl.String, "__problem": pl.String},
+        {"__text": distinct, "__email": normalized, "__problem": problems},
+        schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
     )
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
     items = (
-        items.join(results, on="__raw", how="left")
+        items.join(results, on="__text", how="left")
         .with_columns(
             pl.col("label").replace_strict(
                 {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String

@@ -83,7 +83,7 @@ _IMPOSSIBLE = {
     ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number without its area code",
 }
 
-_PARSED_FIELDS = ("phone_number", "phone_number_sanitized", "country_code", "issue")
+_PARSED_FIELDS = ("__shown", "__sanitized", "__calling_code", "__problem")
 
 
 def default_region() -> str:
@@ -123,27 +123,39 @@ def unify_label(label: str | None) -> str | None:
     return _LABEL_BY_SPELLING.get(" ".join(text.lower().split()), text)
 
 
-def parse_phone(raw: str, region: str) -> tuple[str, str | None, str | None, str | None]:
-    """Parse one number: (phone_number, sanitized E.164, "+calling code", issue or None).
+def parse_phone(text: str, region: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """Parse one number: (phone_number, E.164, "+calling code", problem), Nones if it fails.
 
-    ``phone_number`` is E.164 with `` ext. N`` when the number has an extension, or the raw
-    text when it cannot be parsed (then sanitized and calling code are None).
+    ``phone_number`` is E.164 with `` ext. N`` when the number has an extension.
+    ``problem`` completes the sentence "phone '<as written>' ...".
     """
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(text, region)
     except NumberParseException as error:
         reason = _PARSE_FAILURES.get(error.error_type, "not a phone number")
-        return raw, None, None, f"phone '{raw}' could not be parsed: {reason}"
+        return None, None, None, f"could not be parsed: {reason}"
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible != ValidationResult.IS_POSSIBLE:
-        reason = _IMPOSSIBLE.get(possible, "not a possible number")
-        return raw, None, None, f"phone '{raw}' could not be parsed: {reason}"
+        return None, None, None, f"could not be parsed: {_IMPOSSIBLE.get(possible, 'not possible')}"
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     shown = f"{e164} ext. {number.extension}" if number.extension else e164
-    issue = None
+    problem = None
     if not phonenumbers.is_valid_number(number):
-        issue = f"phone '{raw}' ({e164}) is not a number in use in any region; kept"
-    return shown, e164, f"+{number.country_code}", issue
+        problem = f"({e164}) is not a number in use in any region; kept"
+    return shown, e164, f"+{number.country_code}", problem
+
+
+def _parse_text(raw: pl.Expr) -> pl.Expr:
+    """The text handed to phonenumbers: punctuation dropped when the rest is only digits.
+
+    phonenumbers ignores spaces, dots, dashes, slashes and brackets in such a number, so
+    "020 7946 0958", "020-7946-0958" and "(020) 7946 0958" are parsed once, not three times.
+    """
+    return (
+        pl.when(raw.str.contains(r"^\+?[\d\s().\-/]+$"))
+        .then(raw.str.replace_all(r"[\s().\-/]", ""))
+        .otherwise(raw)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -187,8 +199,9 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             _region_hint(pl.col("country_code"), region).alias("__region"),
         )
         .filter(pl.col("__raw").is_not_null())
+        .with_columns(_parse_text(pl.col("__raw")).alias("__text"))
     )
-    distinct = items.select("__raw", "__region").unique()
+    distinct = items.select("__text", "__region").unique()
     parsed = [parse_phone(raw, hint) for raw, hint in distinct.iter_rows()]
     columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
     results = distinct.with_columns(
@@ -200,17 +213,20 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     label_map = {label: unify_label(label) for label in labels.to_list()}
 
     items = (
-        items.drop("phone_number", "phone_number_sanitized")
-        .join(results, on=["__raw", "__region"], how="left")
+        items.join(results, on=["__text", "__region"], how="left")
         .with_columns(
-            # An unparsed number keeps whatever hint it came with.
-            pl.coalesce("country_code_right", "country_code").alias("country_code"),
+            # A number that will not parse stays as written, with the hint it came with.
+            pl.coalesce("__shown", "__raw").alias("phone_number"),
+            pl.col("__sanitized").alias("phone_number_sanitized"),
+            pl.coalesce("__calling_code", "country_code").alias("country_code"),
             pl.col("label").replace_strict(label_map, default=None, return_dtype=pl.String),
-            pl.coalesce("phone_number_sanitized", "__raw").alias("__key"),
+            pl.coalesce("__sanitized", "__raw").alias("__key"),
         )
         .sort(ROW, pl.col("ranking"), "__position", nulls_last=True)
     )
-    issues = items.filter(pl.col("issue").is_not_null()).select(ROW, "__position", pl.col("issue"))
+    issues = items.filter(pl.col("__problem").is_not_null()).select(
+        ROW, "__position", pl.format("phone '{}' {}", "__raw", "__problem").alias("issue")
+    )
     first = pl.int_range(pl.len()).over(ROW, "__key") == 0
     repeats = repeat_issues(items.filter(~first), "phone")
     kept = (
