@@ -1,8 +1,10 @@
 """Pydantic models of every Dex payload dexio sends or reads (v1, plus the legacy api/rest shapes).
 
-Field names are Dex's own (see docs/dex-wire.md). Models of what we *send* refuse unknown
-fields, so a typo fails here with the field's name instead of being silently ignored by Dex;
-models of what we *read* accept extra fields, because Dex returns more than it documents.
+Field names are Dex's own (see docs/dex-wire.md). Models of what we *read* accept extra
+fields, because Dex returns more than it documents. Contact payloads we *send* type-check the
+fields dexio uses and pass any other Dex field through for Dex to judge (its schema has
+dozens of interaction fields dexio never sets); the small note/reminder/tag payloads refuse
+unknown fields outright.
 """
 
 from __future__ import annotations
@@ -98,7 +100,11 @@ class _ContactFields(BaseModel):
     groups_contacts: list[dict[str, str]] | None = None
 
 
-class ContactIn(_ContactFields, _Send):
+class _SendContact(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ContactIn(_ContactFields, _SendContact):
     """One item of ``POST /v1/contacts`` ``{"contacts": [...]}``."""
 
     tags_contacts: list[TagRef] | None = None
@@ -107,7 +113,7 @@ class ContactIn(_ContactFields, _Send):
         return self.model_dump(exclude_none=True)
 
 
-class ContactPatch(_ContactFields, _Send):
+class ContactPatch(_ContactFields, _SendContact):
     """The ``data`` of ``PUT /v1/contacts``: only the keys that were set are sent.
 
     An explicit ``None`` clears a field; ``contact_emails`` / ``contact_phone_numbers``
