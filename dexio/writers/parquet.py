@@ -14,6 +14,8 @@ from polars.io.plugins import register_io_source
 
 from dexio.schema import SCHEMA, conform
 
+ROW_GROUP_ROWS = 10_000
+
 
 def write_parquet(pages: Iterable[pl.DataFrame], path: Path) -> int:
     """Write canonical ``pages`` to ``path``; return the number of rows."""
@@ -33,5 +35,8 @@ def write_parquet(pages: Iterable[pl.DataFrame], path: Path) -> int:
                 frame = frame.select(with_columns)
             yield frame
 
-    register_io_source(source, schema=pl.Schema(SCHEMA)).sink_parquet(path)
+    lazy = register_io_source(source, schema=pl.Schema(SCHEMA))
+    # polars buffers a whole row group before writing it; its default (hundreds of
+    # thousands of rows) would make memory grow with the account, so keep groups small.
+    lazy.sink_parquet(path, row_group_size=ROW_GROUP_ROWS)
     return rows
