@@ -163,6 +163,18 @@ def _prepare_doc(fields: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _record(contact_id: str, created_at: str, updated_at: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A contact as read: every field present (null or empty when never set), tags empty."""
+    record: dict[str, Any] = {"id": contact_id}
+    record.update(dict.fromkeys(CONTACT_FIELDS))
+    record.update({key: [] for key in _LIST_FIELDS})
+    record.update(doc)
+    record["created_at"] = created_at
+    record["updated_at"] = updated_at
+    record["tags"] = []
+    return record
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -258,12 +270,14 @@ class DexStore:
         tag_links: list[tuple[str, str]] = []
         tag_refs: dict[str, str] = {}
         ids: list[str] = []
+        docs: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             contact_id = item.get("id") or new_id()
             ids.append(contact_id)
             doc = _prepare_doc(item)
             doc.setdefault("is_archived", False)
             doc.setdefault("ignore_merge", False)
+            docs.append(doc)
             rows.append((contact_id, 0, stamp, stamp, json.dumps(doc)))
             for entry in doc.get("contact_emails") or []:
                 emails.append((contact_id, entry["email"].lower()))
@@ -273,7 +287,7 @@ class DexStore:
         if len(set(ids)) != len(ids):
             raise Conflict("contacts: the same id is given twice")
         with self._write() as db:
-            self._require_tags(db, tag_refs)
+            tag_names = self._require_tags(db, tag_refs)
             given = [i for i, item in zip(ids, items, strict=True) if item.get("id")]
             for chunk in _chunks(given):
                 taken = db.execute(
@@ -288,23 +302,30 @@ class DexStore:
             )
             db.executemany("INSERT INTO contact_emails VALUES (?, ?)", emails)
             db.executemany("INSERT OR IGNORE INTO contact_tags VALUES (?, ?)", tag_links)
-            found = self._load(db, ids)
-        return [found[i] for i in ids]
+        # Built from what was written rather than read back: the hot path of every import.
+        created = [_record(i, stamp, stamp, doc) for i, doc in zip(ids, docs, strict=True)]
+        by_id = dict(zip(ids, created, strict=True))
+        for contact_id, tag_id in dict.fromkeys(tag_links):
+            by_id[contact_id]["tags"].append({"id": tag_id, "name": tag_names[tag_id]})
+        return created
 
-    def _require_tags(self, db: sqlite3.Connection, refs: dict[str, str]) -> None:
-        """``refs`` maps tag id -> where the body named it; raise for the first unknown id."""
+    def _require_tags(self, db: sqlite3.Connection, refs: dict[str, str]) -> dict[str, str]:
+        """``refs`` maps tag id -> where the body named it; raise for the first unknown id.
+
+        Returns the names of the tags, by id.
+        """
         wanted = list(refs)
-        known: set[str] = set()
+        known: dict[str, str] = {}
         for chunk in _chunks(wanted):
             known.update(
-                row[0]
-                for row in db.execute(
-                    f"SELECT id FROM tags WHERE id IN ({_placeholders(len(chunk))})", chunk
-                )
+                db.execute(
+                    f"SELECT id, name FROM tags WHERE id IN ({_placeholders(len(chunk))})", chunk
+                ).fetchall()
             )
         for tag_id in wanted:
             if tag_id not in known:
                 raise Conflict(f"{refs[tag_id]}.tag_id: no tag with id {tag_id}")
+        return known
 
     def _load(self, db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Contacts as read (full records with tags), by id; unknown ids are left out."""
@@ -324,14 +345,7 @@ class DexStore:
     ) -> dict[str, dict[str, Any]]:
         contacts: dict[str, dict[str, Any]] = {}
         for contact_id, created_at, updated_at, doc in rows:
-            record: dict[str, Any] = {"id": contact_id}
-            record.update(dict.fromkeys(CONTACT_FIELDS))
-            record.update({key: [] for key in _LIST_FIELDS})
-            record.update(json.loads(doc))
-            record["created_at"] = created_at
-            record["updated_at"] = updated_at
-            record["tags"] = []
-            contacts[contact_id] = record
+            contacts[contact_id] = _record(contact_id, created_at, updated_at, json.loads(doc))
         ids = list(contacts)
         for chunk in _chunks(ids):
             for contact_id, tag_id, name in db.execute(
