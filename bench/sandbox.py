@@ -101,14 +101,17 @@ def run_once(
 ) -> dict[str, float]:
     people = contacts(n)
     half = people[: n // 2], people[n // 2 :]
-    with tempfile.TemporaryDirectory() as tmp, start(Path(tmp) / "bench.sqlite") as sandbox:
-        with client_for(sandbox) as client:
-            sequential = post_all(client, half[0], workers=1)
-            concurrent = post_all(client, half[1], workers=4)
-            listed, seen = list_all(client)
-            assert seen == n, (seen, n)
-            emails = [p["contact_emails"][0]["email"] for p in people[:lookups]]
-            looked = lookup(client, emails)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start(Path(tmp) / "bench.sqlite") as sandbox,
+        client_for(sandbox) as client,
+    ):
+        sequential = post_all(client, half[0], workers=1)
+        concurrent = post_all(client, half[1], workers=4)
+        listed, seen = list_all(client)
+        assert seen == n, (seen, n)
+        emails = [p["contact_emails"][0]["email"] for p in people[:lookups]]
+        looked = lookup(client, emails)
     return {
         "post_sequential_per_s": len(half[0]) / sequential,
         "post_4_concurrent_per_s": len(half[1]) / concurrent,
