@@ -94,7 +94,7 @@ class DexDestination:
             pl.col("emails").list.eval(pl.element().struct.field("email")).alias("e")
         )["e"]
         if match == "full" or bool((email_lists.list.len().fill_null(0) == 0).any()):
-            return self._frame(list(self.dex.iter_contacts()))
+            return self._frame(list(self.dex.iter_contacts(take=500)))
         emails = email_lists.explode().drop_nulls().unique().to_list()
         if not emails:
             return self._frame([])
@@ -183,7 +183,7 @@ class DexDestination:
         if pending_names:
             wanted = {_name_company(records[i]) for i in pending_names} - {None}
             by_name: dict[str, list[str]] = {}
-            for contact in self.dex.iter_contacts(full=False):
+            for contact in self.dex.iter_contacts(take=500, full=False):
                 created = _created_at(getattr(contact, "created_at", None))
                 if created is not None and created < since:
                     continue
@@ -675,10 +675,10 @@ def _run(
                 console=console,
             )
         except Interrupted:
-            console.print(
-                f"Stopped. Progress is saved in {folder / 'ledger.sqlite'}; run the same "
-                "command again to resume (add --report "
-                f"{folder} if you gave one).",
+            # Said even with --quiet: the user must learn how to pick the run up again.
+            Console(stderr=True).print(
+                "Stopped; the chunks in flight were settled. To resume, run the same command "
+                f"again: it picks up its progress from {folder}",
                 markup=False,
                 highlight=False,
             )

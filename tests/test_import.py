@@ -317,3 +317,41 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
     emails = Counter(e.email for c in contacts for e in c.contact_emails or [])
     assert len(contacts) == n
     assert len(emails) == n and max(emails.values()) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_exit_130_and_the_same_command_resumes(tmp_path: Path) -> None:
+    n = 1500
+    people = write_people(tmp_path / "people.csv", n)
+    db = tmp_path / "dex.sqlite"
+    server, base_url = _serve(tmp_path, db, "--latency", "0.05")
+    report = tmp_path / "report"
+    env = {**os.environ, "DEX_BASE_URL": base_url, "DEX_API_KEY": "dex_sandbox_key"}
+    command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
+               "--batch-size", "20", "-q"]  # fmt: skip
+    try:
+        victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while _done(report / "ledger.sqlite") < n // 5:
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "import made no progress"
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGINT)
+        _, stderr = victim.communicate(timeout=30)
+        assert victim.returncode == 130, stderr.decode()[-2000:]
+        assert b"Traceback" not in stderr
+        assert b"run the same command" in stderr and str(report).encode() in stderr
+        # Ctrl-C settles what was in flight: nothing is left "sent" without an answer.
+        with sqlite3.connect(report / "ledger.sqlite") as ledger:
+            states = dict(ledger.execute("SELECT state, COUNT(*) FROM items GROUP BY state"))
+        assert states.get("sent", 0) == 0 and 0 < states["done"] < n
+
+        rerun = subprocess.run(command, env=env, capture_output=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert_files_add_up(report, n)
+    with embedded(db=db) as box:
+        emails = Counter(e.email for c in dex_contacts(box) for e in c.contact_emails or [])
+    assert len(emails) == n and max(emails.values()) == 1
