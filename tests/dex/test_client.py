@@ -375,3 +375,16 @@ def test_a_slow_answer_to_a_read_is_retried_but_a_write_is_not(dex_sandbox: Star
             dex.create_chunk(people(1))
         # count: first try + one retry; the create: one try, never repeated.
         assert dex.stats == {"requests": 3, "retries": 1, "rate_limited": 0}
+
+
+@pytest.mark.slow
+def test_thousand_contacts_through_rate_limit_and_failures_end_exactly_once(
+    dex_sandbox: Start,
+) -> None:
+    """The issue's "Done when": --rate-limit 5 --fail-rate 0.2, 1,000 in, exactly 1,000 held."""
+    box = dex_sandbox(rate_limit=5, fail_rate=0.2, seed=2)
+    with Dex(api_key=box.api_key, base_url=box.base_url) as dex:  # the default policy
+        created = dex.create_contacts(people(1000))
+        assert len({c.id for c in created}) == 1000
+        assert dex.count() == 1000
+        assert dex.stats["retries"] > 0
