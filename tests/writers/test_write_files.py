@@ -304,3 +304,23 @@ def test_neutralised_cells_read_back_as_written(tmp_path: Path, fmt: str) -> Non
     for field in ("first_name", "last_name", "company", "job_title", "birthday", "source_id"):
         assert back[field] == risky[field], field
     assert back["phones"][0]["phone_number"] == "+14155550100"
+
+
+def test_google_layout_reads_back_through_the_google_mapping(tmp_path: Path) -> None:
+    import dexio
+
+    many = [
+        {"email": f"a{i}@example.org", "label": "work" if i % 2 else "home", "ranking": i}
+        for i in range(1, 8)
+    ]
+    ana = {**_ana(), "emails": many}
+    back = dexio.read(write(from_records([ana]), tmp_path / "g.csv", layout="google").path)
+    record = back.to_dicts()[0]
+    assert record["emails"] == many  # the overflow in the 5th slot is split back
+    assert [p["phone_number"] for p in record["phones"]] == ["+14155550100"]
+    assert record["tags"] == ["Friends", "Lisbon 2024"]
+    assert (record["first_name"], record["company"], record["birthday"]) == (
+        "Ana",
+        "Acme",
+        "--03-14",
+    )
