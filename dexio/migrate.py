@@ -1,0 +1,421 @@
+"""``dexio migrate``: another CRM -> Dex through the same plan, ledger, upload and report as
+``dexio import`` (:mod:`dexio.pipeline`), with an id map and incremental re-runs.
+
+The source is read into the canonical frame by its connector (:mod:`dexio.ghl`,
+:mod:`dexio.whautomate`; a file path goes to :func:`dexio.import_files`), then
+:func:`dexio.pipeline.prepare` normalizes, de-duplicates and plans it against Dex, and
+:func:`dexio.upload.upload` writes it through the ledger.
+
+Re-runs. The report folder (default ``./dexio-migrate-<src>-to-<dst>-<fingerprint>``) is
+the same for the same source account, destination and options, so its ledger carries the
+**id map** (``id:<source id>`` -> Dex id and content hash) from run to run:
+
+* a record the id map knows is planned with ``overwrite=True`` (the source wins for
+  contacts this migration made), a new one without (a contact already in Dex keeps its
+  values, empty fields are filled);
+* GoHighLevel contacts the id map knows whose ``dateUpdated`` is not after the previous
+  run's start are reported ``unchanged`` without reading their notes and tasks again (two
+  requests per contact saved); ``full=True`` reads everything;
+* an unfinished run with the same fingerprint is resumed exactly as an import is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+
+from dexio import report as reporting
+from dexio.errors import ApiError, UsageError
+from dexio.ghl.client import GoHighLevel
+from dexio.ghl.mapping import contact_record
+from dexio.ledger import Ledger
+from dexio.pipeline import DexDestination, ImportResult, import_files, prepare
+from dexio.plan import content_hash
+from dexio.schema import conform, from_records
+from dexio.upload import Interrupted, upload
+from dexio.whautomate.client import Whautomate
+
+API_SOURCES = ("ghl", "whautomate")
+DESTINATIONS = ("dex",)
+
+
+@dataclass
+class SourceRead:
+    """What a source gave: records to plan, and records carried over unchanged."""
+
+    frame: pl.DataFrame
+    carried: pl.DataFrame
+    input_records: int
+    requests: int
+
+
+def _iso(epoch: float) -> str:
+    return (
+        dt.datetime.fromtimestamp(epoch, dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _carried_items(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    schema = {
+        "source": pl.String,
+        "row": pl.Int64,
+        "source_key": pl.String,
+        "action": pl.String,
+        "state": pl.String,
+        "dest_id": pl.String,
+        "content_hash": pl.String,
+        "reason": pl.String,
+        "full_name": pl.String,
+        "email": pl.String,
+        "company": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _read_ghl(
+    ghl: GoHighLevel,
+    idmap: dict[str, tuple[str, str | None]],
+    since: float | None,
+    concurrency: int,
+) -> SourceRead:
+    from dexio.http import bounded_map
+
+    before = ghl.stats["requests"]
+    contacts = list(ghl.iter_contacts())
+    since_iso = _iso(since) if since is not None else None
+    fresh: list[tuple[int, Any]] = []
+    carried: list[dict[str, Any]] = []
+    for row, contact in enumerate(contacts, 1):
+        known = idmap.get(f"id:{contact.id}")
+        stale = (
+            since_iso is not None
+            and known is not None
+            and contact.dateUpdated is not None
+            and contact.dateUpdated <= since_iso
+        )
+        if stale and known is not None:
+            carried.append(
+                {
+                    "source": "ghl",
+                    "row": row,
+                    "source_key": f"id:{contact.id}",
+                    "action": "unchanged",
+                    "state": "done",
+                    "dest_id": known[0],
+                    "content_hash": known[1],
+                    "reason": "unchanged in GoHighLevel since the last run",
+                    "full_name": contact.name
+                    or " ".join(p for p in (contact.firstName, contact.lastName) if p)
+                    or None,
+                    "email": contact.email,
+                    "company": contact.companyName,
+                }
+            )
+        else:
+            fresh.append((row, contact))
+    ids = [c.id for _, c in fresh]
+    notes = bounded_map(ghl.notes, ids, concurrency)
+    tasks = bounded_map(ghl.tasks, ids, concurrency)
+    names = {f.id: f.name for f in ghl.custom_fields()}
+    records: list[Mapping[str, Any]] = [
+        contact_record(c, n, t, names, source="ghl", row=row)
+        for (row, c), n, t in zip(fresh, notes, tasks, strict=True)
+    ]
+    return SourceRead(
+        from_records(records),
+        _carried_items(carried),
+        len(contacts),
+        ghl.stats["requests"] - before,
+    )
+
+
+def _read_whautomate(wa: Whautomate, stage_tags: bool) -> SourceRead:
+    before = wa.stats["requests"]
+    frame = wa.read(stage_tags=stage_tags)
+    return SourceRead(frame, _carried_items([]), frame.height, wa.stats["requests"] - before)
+
+
+def _keyed(
+    items: pl.DataFrame, frame: pl.DataFrame, hashes: dict[tuple[str, int], str]
+) -> pl.DataFrame:
+    """Ledger items keyed by source id (the id map's key) and hashed on the source's content."""
+    ids = frame.select(
+        pl.col("source"),
+        pl.col("row").cast(pl.Int64),
+        pl.col("source_id").alias("_sid"),
+    )
+    hash_frame = pl.DataFrame(
+        {
+            "source": [k[0] for k in hashes],
+            "row": [k[1] for k in hashes],
+            "_hash": list(hashes.values()),
+        },
+        schema={"source": pl.String, "row": pl.Int64, "_hash": pl.String},
+    )
+    return (
+        items.join(ids, on=["source", "row"], how="left")
+        .join(hash_frame, on=["source", "row"], how="left")
+        .with_columns(
+            source_key=pl.when(pl.col("_sid").is_not_null())
+            .then(pl.concat_str([pl.lit("id:"), pl.col("_sid")]))
+            .otherwise(pl.col("source_key")),
+            content_hash=pl.coalesce("_hash", "content_hash"),
+        )
+        .drop("_sid", "_hash")
+    )
+
+
+def plan_migration(
+    read: SourceRead,
+    destination: DexDestination,
+    idmap: dict[str, tuple[str, str | None]],
+    *,
+    region: str | None,
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Ledger items for one run: known records planned with the source winning, new ones
+    filling blanks only, carried-over records as ``unchanged``; then numbered in order."""
+    frame = conform(read.frame)
+    hashes = dict(
+        zip(
+            zip(frame["source"].to_list(), frame["row"].cast(pl.Int64).to_list(), strict=True),
+            content_hash(frame).to_list(),
+            strict=True,
+        )
+    )
+    known_ids = [key[3:] for key in idmap if key.startswith("id:")]
+    known = frame["source_id"].is_in(known_ids).fill_null(False)
+    parts: list[pl.DataFrame] = []
+    before: list[tuple[str, str]] = []
+    for subset, overwrite in ((frame.filter(known), True), (frame.filter(~known), False)):
+        if subset.height == 0:
+            continue
+        items, images = prepare(
+            subset, destination, region=region, match_on="full", overwrite=overwrite
+        )
+        parts.append(_keyed(items, subset, hashes).drop("seq", "attempts", strict=False))
+        before += images
+    if read.carried.height:
+        parts.append(read.carried)
+    if not parts:
+        return _carried_items([]).with_columns(
+            pl.lit(0, pl.Int64).alias("seq"), pl.lit(0, pl.Int64).alias("attempts")
+        ), before
+    items = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .sort(["source", "row"])
+        .with_row_index("seq")
+        .with_columns(pl.col("seq").cast(pl.Int64), pl.lit(0, pl.Int64).alias("attempts"))
+    )
+    return items, before
+
+
+def migrate(
+    source: str,
+    destination: str = "dex",
+    *,
+    dry_run: bool = False,
+    report_dir: str | Path | None = None,
+    dex: Any = None,
+    ghl: GoHighLevel | None = None,
+    whautomate: Whautomate | None = None,
+    region: str | None = None,
+    full: bool = False,
+    stage_tags: bool = False,
+    batch_size: int = 100,
+    concurrency: int = 4,
+    quiet: bool = False,
+    console: Console | None = None,
+) -> ImportResult:
+    """Move contacts (with notes, reminders/tasks and tags) from ``source`` to ``destination``.
+
+    ``source`` is ``"ghl"``, ``"whautomate"`` or a file path (then this is
+    :func:`dexio.import_files`); ``destination`` is ``"dex"``. Clients not given are built
+    from the environment (``GHL_TOKEN``/``GHL_LOCATION_ID``, ``WHAUTOMATE_API_KEY``,
+    ``DEX_API_KEY``). Same result files, exit codes, dry run and resume as ``import``.
+    """
+    if destination not in DESTINATIONS:
+        raise UsageError(
+            f"--to {destination!r}: only 'dex' is supported as a destination so far "
+            "(export Dex to a file with `dexio export`)"
+        )
+    if source not in API_SOURCES:
+        path = Path(source)
+        if not path.exists():
+            raise UsageError(
+                f"--from {source!r} is neither {', '.join(API_SOURCES)} nor an existing file"
+            )
+        return import_files(
+            path, dry_run=dry_run, report_dir=report_dir, dex=dex, region=region,
+            match="full", batch_size=batch_size, concurrency=concurrency, quiet=quiet,
+            console=console,
+        )  # fmt: skip
+    console = console or Console(stderr=True, quiet=quiet)
+    own: list[Any] = []
+    if source == "ghl" and ghl is None:
+        ghl = GoHighLevel(concurrency=concurrency)
+        own.append(ghl)
+    if source == "whautomate" and whautomate is None:
+        whautomate = Whautomate()
+        own.append(whautomate)
+    if dex is None:
+        from dexio.dex import Dex
+
+        dex = Dex(concurrency=concurrency)
+        own.append(dex)
+    if source == "ghl":
+        assert ghl is not None
+        account = f"{ghl.api.base_url}|{ghl.location_id}"
+    else:
+        assert whautomate is not None
+        account = whautomate.api.base_url
+    options = {"region": region, "stage_tags": stage_tags}
+    identity = {"from": source, "account": account, "to": destination, "options": options}
+    print_ = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    folder = (
+        Path(report_dir)
+        if report_dir
+        else Path.cwd() / f"dexio-migrate-{source}-to-{destination}-{print_[:10]}"
+    )
+    target = DexDestination(dex)
+    try:
+        with Ledger(folder) as ledger:
+            return _run(
+                ledger, folder, print_, source, target, ghl=ghl, whautomate=whautomate,
+                region=region, full=full, stage_tags=stage_tags, dry_run=dry_run,
+                options=options, batch_size=batch_size, concurrency=concurrency,
+                quiet=quiet, console=console,
+            )  # fmt: skip
+    finally:
+        for client in own:
+            client.close()
+
+
+def _run(
+    ledger: Ledger,
+    folder: Path,
+    print_: str,
+    source: str,
+    target: DexDestination,
+    *,
+    ghl: GoHighLevel | None,
+    whautomate: Whautomate | None,
+    region: str | None,
+    full: bool,
+    stage_tags: bool,
+    dry_run: bool,
+    options: dict[str, Any],
+    batch_size: int,
+    concurrency: int,
+    quiet: bool,
+    console: Console,
+) -> ImportResult:
+    previous = None if dry_run else ledger.unfinished_run(print_)
+    extra: dict[str, Any] = {"source": source, "destination": target.name, "options": options}
+    if previous is not None:
+        run_id, resumed = previous.run_id, True
+        meta = ledger.run_meta(run_id)
+        console.print(
+            f"Resuming run {run_id} from {folder} (acknowledged work is not sent again).",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        idmap = {key: (dest, digest) for key, dest, digest in ledger.idmap()}
+        finished = [r for r in ledger.runs() if r.fingerprint == print_ and r.status == "finished"]
+        since = None if full or not finished else finished[-1].started_at
+        if source == "ghl":
+            assert ghl is not None
+            read = _read_ghl(ghl, idmap, since, concurrency)
+        else:
+            assert whautomate is not None
+            read = _read_whautomate(whautomate, stage_tags)
+        items, before = plan_migration(read, target, idmap, region=region)
+        meta = {
+            "input_records": read.input_records,
+            "source_requests": read.requests,
+            "carried_unchanged": read.carried.height,
+            "options": options,
+        }
+        if dry_run:
+            parts = reporting.buckets(items, input_records=read.input_records, dry_run=True)
+            body = reporting.summary(
+                parts, input_records=read.input_records, run_id=None, dry_run=True,
+                report_dir=folder, extra={**extra, "read": meta},
+            )  # fmt: skip
+            written = reporting.write(folder, parts, body)
+            reporting.render(console, parts, body, examples=3)
+            return ImportResult(
+                folder, None, True, False, read.input_records, body["counts"], body, written
+            )
+        run_id = ledger.start_run(
+            print_, items, before_images=before, command=f"migrate {source}", meta=meta
+        )
+        resumed = False
+    started = ledger.run(run_id).started_at
+    try:
+        stats = upload(
+            ledger, run_id, target, since=started, batch_size=batch_size,
+            concurrency=concurrency, quiet=quiet, console=console,
+        )  # fmt: skip
+    except Interrupted:
+        console.print(
+            f"Stopped. Progress is saved in {folder / 'ledger.sqlite'}; run the same command "
+            "again to resume.",
+            markup=False,
+            highlight=False,
+        )
+        raise KeyboardInterrupt from None
+    except ApiError:
+        console.print(
+            f"Progress is saved in {folder}; fix the problem and run the same command again.",
+            markup=False,
+            highlight=False,
+        )
+        raise
+    ledger.finish_run(run_id)
+    items = ledger.items(run_id)
+    problems = ledger.followup_failures(run_id)
+    input_records = int(meta["input_records"])
+    parts = reporting.buckets(items, input_records=input_records, problems=problems)
+    body = reporting.summary(
+        parts,
+        input_records=input_records,
+        run_id=run_id,
+        dry_run=False,
+        report_dir=folder,
+        extra={
+            **extra,
+            "resumed": resumed,
+            "read": {k: v for k, v in meta.items() if k != "options"},
+            "upload": {
+                "seconds": round(stats.seconds, 3),
+                "requests": stats.requests,
+                "reconciled": stats.reconciled,
+            },
+        },
+    )
+    written = reporting.write(folder, parts, body)
+    reporting.render(console, parts, body)
+    return ImportResult(
+        folder, run_id, False, resumed, input_records, body["counts"], body, written, stats
+    )
+
+
+def parse_side(value: str) -> str:
+    """Normalise a ``--from``/``--to`` value (``GHL``, ``gohighlevel`` -> ``ghl``)."""
+    key = re.sub(r"[^a-z]", "", value.lower())
+    aliases = {"gohighlevel": "ghl", "highlevel": "ghl", "leadconnector": "ghl", "wa": "whautomate"}
+    if key in ("dex", "ghl", "whautomate") or key in aliases:
+        return aliases.get(key, key)
+    return value
