@@ -415,6 +415,95 @@ def sandbox_seed(api: str, db: str | None, file: str) -> None:
         out_console.print(f"GHL_LOCATION_ID={escape(location_of(target))}")
 
 
+@cli.command("migrate")
+@click.option("--from", "source", required=True, help="ghl, whautomate, or a contact file.")
+@click.option("--to", "destination", default="dex", show_default=True, help="dex.")
+@click.option("--dry-run", is_flag=True, help="Read and plan, write the report, send nothing.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Use the local sandboxes: Dex, and the GoHighLevel/Whautomate emulator (seed it "
+    "first with `dexio sandbox seed`).",
+)
+@click.option("--full", is_flag=True, help="Re-read every source record, not only changed ones.")
+@click.option("--stage-tags", is_flag=True, help="Whautomate: tag contacts stage:<Stage>.")
+@click.option("--region", help="Default phone region, e.g. US or DE.")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+def migrate_command(
+    source: str,
+    destination: str,
+    dry_run: bool,
+    report_dir: str | None,
+    sandbox: bool,
+    full: bool,
+    stage_tags: bool,
+    region: str | None,
+    batch_size: int,
+    concurrency: int,
+    quiet: bool,
+) -> int:
+    """Move contacts with their notes, tasks/reminders and tags from another CRM into Dex.
+
+    Keys come from GHL_TOKEN + GHL_LOCATION_ID (+ GHL_BASE_URL), WHAUTOMATE_API_KEY
+    (+ WHAUTOMATE_HOST) and DEX_API_KEY. Result files as for `import`; running it again
+    creates nobody and updates only what changed in the source since the last run.
+    """
+    from contextlib import ExitStack
+
+    from dexio.dex import Dex
+    from dexio.ghl import GoHighLevel
+    from dexio.migrate import migrate, parse_side
+    from dexio.whautomate import Whautomate
+
+    source, destination = parse_side(source), parse_side(destination)
+    with ExitStack() as stack:
+        ghl = wa = None
+        if sandbox:
+            from dexio.sandbox import embedded
+
+            box = stack.enter_context(embedded())
+            err_console.print(f"Dex sandbox: {escape(str(box.db_path))}")
+            dex = stack.enter_context(
+                Dex(api_key=box.api_key, base_url=box.base_url, concurrency=concurrency)
+            )
+            if source in ("ghl", "whautomate"):
+                other = stack.enter_context(embedded(api=source))
+                err_console.print(f"{source} emulator: {escape(str(other.db_path))}")
+                if source == "ghl":
+                    ghl = stack.enter_context(
+                        GoHighLevel(
+                            token=other.api_key,
+                            location_id=other.store.store.location_id,
+                            base_url=other.base_url,
+                            concurrency=concurrency,
+                        )
+                    )
+                else:
+                    wa = stack.enter_context(Whautomate(api_key=other.api_key, host=other.base_url))
+        else:
+            dex = stack.enter_context(Dex(concurrency=concurrency))
+        result = migrate(
+            source,
+            destination,
+            dry_run=dry_run,
+            report_dir=report_dir,
+            dex=dex,
+            ghl=ghl,
+            whautomate=wa,
+            region=region,
+            full=full,
+            stage_tags=stage_tags,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            quiet=quiet,
+            console=err_console if not quiet else None,
+        )
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dexio`` console script: one place that maps errors to exit codes."""
     try:

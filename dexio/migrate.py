@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 from rich.console import Console
 
@@ -273,12 +274,13 @@ def migrate(
 
         dex = Dex(concurrency=concurrency)
         own.append(dex)
+    # The account, not the address: a sandbox on another port is still the same account.
     if source == "ghl":
         assert ghl is not None
-        account = f"{ghl.api.base_url}|{ghl.location_id}"
+        account = f"location {ghl.location_id}"
     else:
         assert whautomate is not None
-        account = whautomate.api.base_url
+        account = f"host {httpx.URL(whautomate.api.base_url).host}"
     options = {"region": region, "stage_tags": stage_tags}
     identity = {"from": source, "account": account, "to": destination, "options": options}
     print_ = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

@@ -161,6 +161,8 @@ class JsonStore:
 
     def __init__(self, db: str | Path, tables: Iterable[str]) -> None:
         self.path = str(db)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.lock = threading.RLock()
         if self.path != ":memory:":
