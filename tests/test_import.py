@@ -355,3 +355,46 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_the_same_command_resumes(tmp_pat
     with embedded(db=db) as box:
         emails = Counter(e.email for c in dex_contacts(box) for e in c.contact_emails or [])
     assert len(emails) == n and max(emails.values()) == 1
+
+
+def test_update_appends_to_dex_lists_and_keeps_a_before_image(
+    tmp_path: Path, dex_for: Callable[..., tuple[Sandbox, dexio.Dex]]
+) -> None:
+    _, dex = dex_for()
+    (old,) = dex.create_chunk(
+        [
+            {
+                "first_name": "Ana",
+                "last_name": "Lima",
+                "company": "Old Co",
+                "contact_emails": [{"email": "ana@lima.example", "label": "home", "ranking": 1}],
+            }
+        ]
+    )
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "First Name,Last Name,Email,Work Email,Company,Job Title,Notes\n"
+        "Ana,Lima,ANA@lima.example,ana.lima@newco.example,New Co,CTO,Prefers mornings\n",
+        encoding="utf-8",
+    )
+    result = import_files(people, dex=dex, report_dir=tmp_path / "r", quiet=True)
+    assert result.counts["updated"] == 1 and result.ok
+    (row,) = read_csv(tmp_path / "r" / "updated.csv")
+    assert row["dest_id"] == old.id and "job_title" in row["reason"]
+
+    now = dex.get_contact(old.id)
+    assert now.company == "Old Co"  # not overwritten without --overwrite
+    assert now.job_title == "CTO"
+    assert [(e.email, e.label) for e in now.contact_emails or []] == [
+        ("ana@lima.example", "home"),
+        ("ana.lima@newco.example", "work"),
+    ]
+    assert [n.note for n in dex.iter_notes(old.id)] == ["Prefers mornings"]
+    with Ledger(tmp_path / "r") as ledger:
+        image = ledger.before_images(str(result.run_id))[old.id]
+    assert image["company"] == "Old Co" and "job_title" not in image
+    assert [e["email"] for e in image["contact_emails"]] == ["ana@lima.example"]
+
+    again = import_files(people, dex=dex, report_dir=tmp_path / "r2", quiet=True)
+    assert again.counts["unchanged"] == 1  # the note and the email are there now
+    assert len(list(dex.iter_notes(old.id))) == 1
