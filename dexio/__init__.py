@@ -53,6 +53,9 @@ from dexio.pipeline import ImportResult, import_files
 from dexio.plan import plan
 
 # -- migrate --
+# isort: split
+from dexio.migrate import migrate
+
 # -- cleanup / undo --
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "import_files",
     "inspect",
     "load_mapping",
+    "migrate",
     "normalize",
     "plan",
     "read",
