@@ -250,8 +250,20 @@ class FaultMiddleware:
             and self.is_write(scope)
             and self._rng.random() < config.drop_after_commit
         )
-        outcome: dict[str, Any] = {"status": 500, "dropped": False}
+        outcome: dict[str, Any] = {"status": 500, "dropped": False, "recorded": False}
         held: list[Message] = []
+
+        def record() -> None:
+            # Counted before the last byte goes out, so a client that reads the stats
+            # right after its response always sees its own request.
+            if outcome["recorded"]:
+                return
+            outcome["recorded"] = True
+            if outcome["dropped"]:
+                self.stats.count_fault("dropped")
+                self.stats.record(label, "dropped")
+            else:
+                self.stats.record(label, outcome["status"])
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -267,6 +279,7 @@ class FaultMiddleware:
                 body: bytes = message.get("body", b"")
                 headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
                 headers.append((b"content-length", str(len(body) + 4096).encode()))
+                record()
                 await send({**start, "headers": headers})
                 await send(
                     {
@@ -276,14 +289,12 @@ class FaultMiddleware:
                     }
                 )
                 return
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        if outcome["dropped"]:
-            self.stats.count_fault("dropped")
-            self.stats.record(label, "dropped")
-        else:
-            self.stats.record(label, outcome["status"])
+        record()
 
 
 async def _send_json(

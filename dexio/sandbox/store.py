@@ -163,7 +163,9 @@ def _prepare_doc(fields: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _record(contact_id: str, created_at: str, updated_at: str, doc: dict[str, Any]) -> dict[str, Any]:
+def _record(
+    contact_id: str, created_at: str, updated_at: str, doc: dict[str, Any]
+) -> dict[str, Any]:
     """A contact as read: every field present (null or empty when never set), tags empty."""
     record: dict[str, Any] = {"id": contact_id}
     record.update(dict.fromkeys(CONTACT_FIELDS))
