@@ -66,7 +66,7 @@ def records(draw: st.DrawFn) -> dict[str, object]:
     return record
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(records(), min_size=1, max_size=5))
 def test_round_trip_keeps_every_field_dex_holds(rows: list[dict[str, object]]) -> None:
     frame = from_records(rows)
