@@ -8,6 +8,7 @@ as much as reading them. The file format is described in ``docs/mappings.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -53,6 +54,7 @@ CONTACT_KEYS = {"column", "label", "label_column", "split"}
 EXTRA_KEYS = {"column", "date_format"}
 BY_LABEL_KEYS = {"column", "label_column", "fields", "default"}
 NUMBER = "{n}"
+EXCEL_EPOCH = dt.date(1899, 12, 30)
 #: Bookkeeping columns a raw table carries next to the file's own columns.
 ROW_COLUMN = "_dexio_row"
 ISSUES_COLUMN = "_dexio_issues"
@@ -425,6 +427,14 @@ def _as_date(expr: pl.Expr, date_format: str) -> pl.Expr:
     return pl.coalesce(parsed, expr)
 
 
+def _excel_serial_date(expr: pl.Expr) -> pl.Expr:
+    """A birthday that is a bare 5-digit number is an Excel date serial (days since
+    1899-12-30; 10000 = 1927, 60000 = 2064): show it as the date Excel would."""
+    serial = expr.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)).dt.to_string("%Y-%m-%d")
+    return pl.when(serial.is_between(10000, 60000)).then(as_date).otherwise(expr)
+
+
 def _transform(expr: pl.Expr, name: str | None) -> pl.Expr:
     if name == "linkedin_handle":
         handle = expr.str.extract(r"(?i)linkedin\.com/(?:in|pub)/([^/?#\s]+)", 1)
@@ -603,7 +613,10 @@ def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
 
 
 def _scalar(header: _Header, rule: FieldRule) -> pl.Expr | None:
-    columns = [c for c in (header.find(n) for n in rule.columns) if c is not None]
+    # dict.fromkeys: two names may find the same column ("Straße" and "Strasse").
+    columns = list(
+        dict.fromkeys(c for c in (header.find(n) for n in rule.columns) if c is not None)
+    )
     if not columns:
         return None
     exprs = [pl.col(c) for c in columns]
@@ -651,6 +664,8 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
         expr = _scalar(header, rule)
         if expr is None:
             continue
+        if rule.target == "birthday":
+            expr = _excel_serial_date(expr)
         if rule.target == "notes":
             out["notes"] = (
                 pl.when(expr.is_not_null())

@@ -36,7 +36,19 @@ SOCIAL_DOMAINS = {
 }
 SOCIAL_NETWORKS = set(SOCIAL_DOMAINS.values()) | {"x"}
 #: Properties that describe the file, not the person.
-SKIPPED = {"BEGIN", "END", "VERSION", "PRODID", "REV", "X-ABUID", "X-ABLABEL", "CLIENTPIDMAP"}
+SKIPPED = {
+    "BEGIN",
+    "END",
+    "VERSION",
+    "PRODID",
+    "REV",
+    "X-ABUID",
+    "X-ABLABEL",
+    "X-ABADR",
+    "X-ABSHOWAS",
+    "CLIENTPIDMAP",
+}
+BASE64_LINE = re.compile(r"^[A-Za-z0-9+/]+=*$")
 APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 
 
@@ -102,22 +114,22 @@ def split_cards(text: str) -> list[Card]:
             continue
         if not raw.strip():
             continue
-        if logical and not PROPERTY.match(raw):
-            # Base64 bodies of 2.1 photos and other stray lines belong to the line before.
+        if logical and not PROPERTY.match(raw) and BASE64_LINE.match(raw.strip()):
+            # vCard 2.1 base64 bodies (photos) may go on without the folding space.
             logical[-1] = (logical[-1][0], logical[-1][1] + raw.strip())
             continue
         logical.append((number, raw))
         head = raw.split(":", 1)[0].upper()
         quoted_printable = "QUOTED-PRINTABLE" in head
     for line_no, line in logical:
-        upper = line.upper()
-        if upper.startswith("BEGIN:VCARD"):
+        upper = line.strip().upper()
+        if upper == "BEGIN:VCARD":
             if current is not None:
                 current.rejected = f"card starting on line {current.line} has no END:VCARD"
                 cards.append(current)
             current = Card(number=len(cards) + 1, line=line_no)
             continue
-        if upper.startswith("END:VCARD"):
+        if upper == "END:VCARD":
             if current is not None:
                 cards.append(current)
             current = None
@@ -223,7 +235,9 @@ def _label(prop: Property, group_labels: dict[str, str]) -> tuple[str | None, in
     if prop.group and prop.group.lower() in group_labels:
         return group_labels[prop.group.lower()], preference
     kinds = [t for t in types if t not in NOISE_TYPES and not t.startswith("x-")]
-    return (" ".join(kinds) or None), preference
+    if "iphone" in kinds:  # Apple marks its own phones as both IPHONE and CELL
+        kinds = ["cell", *[k for k in kinds if k not in ("iphone", "cell")]]
+    return (" ".join(dict.fromkeys(kinds)) or None), preference
 
 
 def _card_row(card: Card) -> dict[str, str | None]:
@@ -254,7 +268,10 @@ def _card_row(card: Card) -> dict[str, str | None]:
             label, pref = _label(prop, group_labels)
             value = unescape(prop.value).strip()
             if value.lower().startswith("tel:"):
-                value = value[4:]
+                # RFC 3966: "tel:+1-555-0100;ext=12" -> "+1-555-0100 ext. 12"
+                number, _, params = value[4:].partition(";")
+                ext = re.search(r"(?:^|;)ext=([^;]+)", params)
+                value = number + (f" ext. {ext.group(1)}" if ext else "")
             phones.append((pref, order, value, label))
         elif name == "N":
             parts = [*components(prop.value), "", "", "", "", ""]
