@@ -135,11 +135,10 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     base = conform(frame).select(COLUMNS)
     base = base.with_columns(_i=pl.int_range(base.height, dtype=pl.UInt32))
     feats = features(base)
-    exact, refused, shared = exact_edges(base, feats, opts)
-    parts = [exact]
-    if opts.fuzzy:
-        parts.append(fuzzy_edges(base, feats, opts))
-    raw = pl.concat(parts)
+    exact = exact_edges(base, feats, opts)
+    fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys)
+    raw = pl.concat([exact.accepted, fuzzy])
+    refused, shared = exact.refused, exact.shared_keys
     edges = (
         raw.with_columns(
             prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),

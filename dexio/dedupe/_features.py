@@ -6,6 +6,7 @@ Everything here is a polars expression over the whole frame; the only per-value 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import polars as pl
@@ -61,6 +62,16 @@ ROLE_MAILBOXES = frozenset(
         "home",
     ]
 )
+
+#: Mail providers anyone can sign up with: an address there says nothing about an employer.
+FREE_MAIL = [
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "outlook.com",
+    "hotmail.com", "hotmail.co.uk", "live.com", "msn.com", "icloud.com", "me.com", "mac.com",
+    "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
+    "yandex.ru", "yandex.com", "mail.ru", "qq.com", "163.com", "126.com", "zoho.com",
+    "fastmail.com", "hey.com", "comcast.net", "verizon.net", "att.net", "btinternet.com",
+    "orange.fr", "free.fr", "libero.it", "t-online.de", "naver.com", "rediffmail.com",
+]  # fmt: skip
 
 #: Legal-form words that do not tell two companies apart ("Acme Inc." is "ACME").
 _COMPANY_NOISE = (
@@ -127,6 +138,15 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .list.unique()
         .fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        work=pl.col("emails")
+        .list.eval(pl.element().struct.field("email").str.strip_chars().str.to_lowercase())
+        .list.eval(
+            pl.element().filter(
+                ~pl.element().str.extract(r"@(.+)$", 1).is_in(pl.lit(FREE_MAIL))
+                & ~email_user(pl.element()).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+            )
+        )
+        .fill_null(pl.lit([], dtype=pl.List(pl.String))),
         tails=pl.col("phones")
         .list.eval(
             pl.coalesce(
@@ -170,3 +190,47 @@ def is_nickname_pair(a: str, b: str) -> bool:
 def canonical_first(name: str) -> str:
     """One stable formal name for a first name, for grouping (Bob -> robert)."""
     return min(formal_names(name))
+
+
+#: Words that turn a surname into a household address ("smithfamily", "thejones").
+_HOUSEHOLD = frozenset({"family", "fam", "home", "house", "household", "the", "familie"})
+
+
+@cache
+def distinctive_user(user: str, first: str | None, last: str | None) -> bool:
+    """Does an e-mail user part say more than the name does?
+
+    "marksmith", "m.smith", "marksmith83" or "bob.smith" for Robert Smith are made of the
+    name (and two different Mark Smiths often have them); "marksmith1984" or "sparkle.m"
+    are not, and sharing one is evidence. Typos in the name ("Smih") are allowed for.
+    """
+    letters = re.sub(r"\d+", "", user)
+    if len(user) - len(letters) >= 3:
+        return True
+    if not letters:
+        return False
+    parts = sorted((p.replace(" ", "") for p in (first, last) if p), key=len, reverse=True)
+    if not parts:
+        return True
+    rest = letters
+    for part in parts:
+        rest = rest.replace(part, "")
+    if not rest:
+        return False
+    for part in parts:
+        if part.startswith(rest) or are_nicknames(rest, part):
+            return False
+    initials = {p[0] for p in parts} | {n[0] for n in formal_names(first or "") if n}
+    if len(rest) <= 2 and set(rest) <= initials:
+        return False
+    if rest in _HOUSEHOLD:
+        return False
+    if first and any(are_nicknames(rest[:k], first) for k in range(2, len(rest) + 1)):
+        return False  # a nickname glued to the last name ("bobsmith")
+    if first and last:
+        f, l = first.replace(" ", ""), last.replace(" ", "")  # noqa: E741
+        firsts = {f} | {n for n in formal_names(f) if n}
+        shapes = [l] + [s for g in firsts for s in (g + l, l + g, g[0] + l, l + g[0], g + l[0])]
+        if max(JaroWinkler.normalized_similarity(letters, s) for s in shapes) >= 0.9:
+            return False
+    return True

@@ -5,7 +5,8 @@ by people is not identity: e-mail and phone links need compatible names, a role 
 (info@, office@) or a key shared by many records links only records with the same full
 name, and a name alone never links anything. Fuzzy matching compares names inside small
 blocks (name key x corroborating value), so every candidate already shares a company,
-birthday, e-mail user, phone tail or city + title, and is accepted only when the names agree.
+birthday, distinctive e-mail user or phone tail, and is accepted only when the names agree
+and nothing contradicts (another birthday, LinkedIn, phone numbers or work address).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 from dexio.dedupe._features import (
     ROLE_MAILBOXES,
     canonical_first,
+    distinctive_user,
     email_user,
     is_nickname_pair,
     name_similarity,
@@ -66,8 +68,20 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
             value=pl.col("emails").str.strip_chars().str.to_lowercase(),
         )
     )
+    # Gmail delivers john.smith+news@gmail.com to johnsmith@gmail.com: one mailbox, one key.
+    local = pl.col("value").str.extract(r"^([^@]+)@", 1)
+    domain = pl.col("value").str.extract(r"@(.+)$", 1)
+    gmail = domain.is_in(["gmail.com", "googlemail.com"])
     emails = emails.with_columns(
-        role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+        value=pl.when(gmail)
+        .then(
+            pl.concat_str(
+                [local.str.replace(r"\+.*$", "").str.replace_all(".", "", literal=True)],
+            )
+            + pl.lit("@gmail.com")
+        )
+        .otherwise(pl.col("value")),
+        role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES))),
     )
     phones = (
         frame.select(
@@ -109,7 +123,9 @@ def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
     xs, ys = uniq["x"].to_list(), uniq["y"].to_list()
     table = uniq.with_columns(
         s=pl.Series([name_similarity(x, y) for x, y in zip(xs, ys, strict=True)], dtype=pl.Float32),
-        nick=pl.Series([is_nickname_pair(x, y) for x, y in zip(xs, ys, strict=True)]),
+        nick=pl.Series(
+            [is_nickname_pair(x, y) for x, y in zip(xs, ys, strict=True)], dtype=pl.Boolean
+        ),
     )
     for (l, r), name in zip(combos, ["ff", "ll", "fl", "lf"], strict=True):  # noqa: E741
         p = p.join(
@@ -141,10 +157,19 @@ def _display_name(prefix: str) -> pl.Expr:
     ).str.strip_chars()
 
 
-def exact_edges(
-    frame: pl.DataFrame, feats: pl.DataFrame, opts: Options
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Links through shared keys -> (accepted edges, rejected pairs, shared keys)."""
+@dataclass(frozen=True)
+class ExactLinks:
+    """What the exact keys say."""
+
+    accepted: pl.DataFrame  # EDGE_SCHEMA
+    refused: pl.DataFrame  # EDGE_SCHEMA, with the reason they were refused
+    shared_keys: pl.DataFrame  # kind, value, records
+    #: Pairs with the same name behind a shared key: candidates, checked like fuzzy ones.
+    same_name: pl.DataFrame  # a, b, evidence
+
+
+def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> ExactLinks:
+    """Links through e-mail, phone and LinkedIn keys, and the links refused."""
     keys = exact_keys(frame)
     sizes = keys.group_by("kind", "value").agg(n=pl.len(), role=pl.col("role").any())
     sizes = sizes.filter(pl.col("n") > 1)
@@ -169,7 +194,13 @@ def exact_edges(
         .when(pl.col("kind") == "email")
         # A personal address follows a person through a change of surname; the first name
         # tells family members sharing one address apart.
-        .then(pl.when(pl.col("s_first").is_not_null()).then(first_ok).otherwise(last_ok))
+        .then(
+            pl.when(pl.col("swapped"))
+            .then(first_ok & last_ok)
+            .when(pl.col("s_first").is_not_null())
+            .then(first_ok)
+            .otherwise(last_ok)
+        )
         .otherwise(first_ok & last_ok)
     )
     pairs = pairs.with_columns(ok=compatible, no_names=no_names)
@@ -232,33 +263,38 @@ def exact_edges(
     k = keys.join(shared.select("kind", "value"), on=["kind", "value"], how="semi")
     k = k.join(feats.select("_i", "fn", "ln"), on="_i").drop_nulls(["fn", "ln"])
     canon = _canonical_firsts(k["fn"])
-    k = k.join(canon, on="fn").with_columns(
-        leader=pl.col("_i").min().over("kind", "value", "cfn", "ln")
-    )
-    star = k.filter(pl.col("_i") != pl.col("leader")).select(
-        a="leader",
-        b="_i",
-        kind="kind",
-        score=pl.lit(None, dtype=pl.Float32),
-        reason=pl.concat_str(
-            [
-                pl.lit("same "),
-                pl.col("kind"),
-                pl.lit(" "),
-                pl.col("value"),
-                pl.lit(" + same name (the "),
-                pl.col("kind"),
-                pl.lit(" is shared by several people)"),
-            ]
-        ),
+    k = k.join(canon, on="fn").select("_i", "kind", "value", "cfn", "ln")
+    k = k.filter(pl.len().over("kind", "value", "cfn", "ln").is_between(2, opts.max_block))
+    same_name = (
+        k.join(k, on=["kind", "value", "cfn", "ln"], suffix="_b")
+        .filter(pl.col("_i") < pl.col("_i_b"))
+        .join(sizes.select("kind", "value", "n"), on=["kind", "value"])
+        .select(
+            a="_i",
+            b="_i_b",
+            evidence=pl.concat_str(
+                [
+                    pl.lit("same "),
+                    pl.col("kind"),
+                    pl.lit(" "),
+                    pl.col("value"),
+                    pl.lit(" (shared by "),
+                    pl.col("n").cast(pl.String),
+                    pl.lit(" records)"),
+                ]
+            ),
+        )
+        .group_by("a", "b")
+        .agg(pl.col("evidence").sort().first())
     )
     shared_keys = shared.select("kind", "value", records=pl.col("n").cast(pl.UInt32)).sort(
         "records", "kind", "value", descending=[True, False, False]
     )
-    return (
-        pl.concat([accepted.cast(EDGE_SCHEMA), star.cast(EDGE_SCHEMA)]),  # type: ignore[arg-type]
+    return ExactLinks(
+        accepted.cast(EDGE_SCHEMA),  # type: ignore[arg-type]
         rejected.cast(EDGE_SCHEMA),  # type: ignore[arg-type]
         shared_keys,
+        same_name,
     )
 
 
@@ -286,11 +322,30 @@ def _birthday_match(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return same_day & (~years_known | (a.str.slice(0, 4) == b.str.slice(0, 4)))
 
 
-def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
-    """Links between records with similar names and a corroborating fact."""
+def _both_present(name: str) -> pl.Expr:
+    return (pl.col(f"{name}_a").list.len() > 0) & (pl.col(f"{name}_b").list.len() > 0)
+
+
+def _distinctive_users(cand: pl.DataFrame) -> pl.DataFrame:
+    """Add ``shared_user``: an e-mail user part both records have that is not just the name."""
+    shared = cand.select(
+        "a", "b", "fn_a", "ln_a", "fn_b", "ln_b",
+        user=pl.col("users_a").list.set_intersection("users_b"),
+    ).explode("user").drop_nulls("user")  # fmt: skip
+    keep = [
+        distinctive_user(u, fa, la) and distinctive_user(u, fb, lb)
+        for u, fa, la, fb, lb in shared.select("user", "fn_a", "ln_a", "fn_b", "ln_b").iter_rows()
+    ]
+    shared = shared.filter(pl.Series(keep, dtype=pl.Boolean))
+    first = shared.group_by("a", "b").agg(shared_user=pl.col("user").min())
+    return cand.join(first, on=["a", "b"], how="left")
+
+
+def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
+    """Pairs (a < b) that share a name block and a corroborating value."""
     named = feats.filter(pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
     if named.height < 2:
-        return _empty_edges()
+        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32})
     formals = _formal_table(named["fn"])
     named = named.join(formals, on="fn", how="left")
     per_formal = named.select("_i", "fn", "ln", "formals").explode("formals")
@@ -329,7 +384,6 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
         ck=pl.concat_list(
             pl.concat_str([pl.lit("c"), pl.col("company_n")]),
             pl.concat_str([pl.lit("b"), pl.col("bday").str.slice(-5)]),
-            pl.concat_str([pl.lit("w"), pl.col("city"), pl.lit("|"), pl.col("title_n")]),
             pl.col("users").list.eval(pl.lit("u") + pl.element()),
             pl.col("tails").list.eval(pl.lit("t") + pl.element()),
         ).list.drop_nulls(),
@@ -349,6 +403,23 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
         .select(a="_i", b="_i_b")
         .unique()
     )
+    return cand
+
+
+def fuzzy_edges(
+    frame: pl.DataFrame,
+    feats: pl.DataFrame,
+    opts: Options,
+    same_name: pl.DataFrame,
+    shared_keys: pl.DataFrame,
+) -> pl.DataFrame:
+    """Links between records with similar names, a corroborating fact and no contradiction.
+
+    ``same_name`` pairs (same name behind a shared key) are checked the same way, with the
+    shared key as their evidence; the shared phones do not count as a record's own.
+    """
+    cand = candidates(feats, opts) if opts.fuzzy else same_name.select("a", "b").clear()
+    cand = pl.concat([cand, same_name.select("a", "b")]).unique()
     if cand.height == 0:
         return _empty_edges()
     cand = score_names(cand, feats)
@@ -356,7 +427,20 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
         (pl.col("name_score") >= opts.fuzzy_name_min)
         & (pl.min_horizontal("s_first", "s_last") >= opts.fuzzy_part_min)
     )
-    side = feats.select("_i", "company_n", "bday", "city", "title_n", "users", "tails")
+    # Keys shared by many records are nobody's own: leave them out of the comparison.
+    shared_tails = (
+        shared_keys.filter(pl.col("kind") == "phone")["value"].str.replace_all(r"\D", "")
+    ).str.slice(-7)
+    shared_emails = shared_keys.filter(pl.col("kind") == "email")["value"]
+    side = feats.select(
+        "_i",
+        "company_n",
+        "bday",
+        "city",
+        "users",
+        tails=pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
+        work=pl.col("work").list.set_difference(pl.lit(shared_emails.implode())),
+    )
     side = side.join(frame.select("_i", "linkedin", "company"), on="_i")
     cand = cand.join(
         side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
@@ -364,32 +448,41 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
     cand = cand.join(
         side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i"
     )
-    same_company = (pl.col("company_n_a") == pl.col("company_n_b")).fill_null(False)
-    same_bday = _birthday_match(pl.col("bday_a"), pl.col("bday_b")).fill_null(False)
-    diff_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
-    shared_user = pl.col("users_a").list.set_intersection("users_b").list.first()
-    shared_tail = pl.col("tails_a").list.set_intersection("tails_b").list.first()
-    same_city = (pl.col("city_a") == pl.col("city_b")).fill_null(False)
-    same_title = (pl.col("title_n_a") == pl.col("title_n_b")).fill_null(False)
+    cand = cand.join(same_name, on=["a", "b"], how="left")
+    cand = _distinctive_users(cand)
+    both = _both_present
+    # Two people of one name at one company still differ in their own numbers, in the
+    # address the company gave each of them, in birthdays and LinkedIn profiles.
+    diff_phones = both("tails") & (
+        pl.col("tails_a").list.set_intersection("tails_b").list.len() == 0
+    )
+    domains = [pl.col(f"work_{s}").list.eval(pl.element().str.extract(r"@(.+)$", 1)) for s in "ab"]
+    diff_work_email = (
+        both("work")
+        & (pl.col("work_a").list.set_intersection("work_b").list.len() == 0)
+        & (domains[0].list.set_intersection(domains[1]).list.len() > 0)
+    )
     diff_linkedin = (
         pl.col("linkedin_a").str.to_lowercase() != pl.col("linkedin_b").str.to_lowercase()
     ).fill_null(False)
+    diff_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
+    diff_city = (pl.col("city_a") != pl.col("city_b")).fill_null(False)
     cand = cand.with_columns(
-        same_company=same_company,
-        same_bday=same_bday,
-        shared_user=shared_user,
-        shared_tail=shared_tail,
-        same_city_title=same_city & same_title,
-        veto=diff_bday | diff_linkedin,
+        same_company=(pl.col("company_n_a") == pl.col("company_n_b")).fill_null(False),
+        same_bday=_birthday_match(pl.col("bday_a"), pl.col("bday_b")).fill_null(False),
+        shared_tail=pl.col("tails_a").list.set_intersection("tails_b").list.first(),
+        veto=diff_bday | diff_linkedin | diff_phones | diff_work_email,
+        diff_city=diff_city,
     )
-    strong = (
-        pl.col("same_company")
-        | pl.col("same_bday")
+    personal = (
+        pl.col("same_bday")
         | pl.col("shared_user").is_not_null()
         | pl.col("shared_tail").is_not_null()
-        | pl.col("same_city_title")
     )
-    cand = cand.filter(strong & ~pl.col("veto"))
+    # A company or a shared switchboard is a place many people share: enough only when
+    # nothing else about the two records disagrees.
+    place = (pl.col("same_company") | pl.col("evidence").is_not_null()) & ~pl.col("diff_city")
+    cand = cand.filter((personal | place) & ~pl.col("veto"))
     name_part = pl.concat_str(
         [
             pl.lit("name ~"),
@@ -402,6 +495,7 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
         pl.when(pl.col("same_company")).then(
             pl.concat_str([pl.lit("same company "), pl.col("company_a").str.strip_chars()])
         ),
+        pl.col("evidence"),
         pl.when(pl.col("same_bday")).then(
             pl.concat_str([pl.lit("same birthday "), pl.col("bday_a")])
         ),
@@ -410,16 +504,6 @@ def fuzzy_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> pl.D
         ),
         pl.when(pl.col("shared_tail").is_not_null()).then(
             pl.concat_str([pl.lit("same phone ending "), pl.col("shared_tail")])
-        ),
-        pl.when(pl.col("same_city_title")).then(
-            pl.concat_str(
-                [
-                    pl.lit("same city and title "),
-                    pl.col("city_a"),
-                    pl.lit(", "),
-                    pl.col("title_n_a"),
-                ]
-            )
         ),
     ).list.drop_nulls()
     return cand.select(
