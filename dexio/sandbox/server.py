@@ -70,16 +70,20 @@ def app_names() -> list[str]:
 
 
 def app_factory(name: str) -> AppFactory:
-    try:
-        target = _APPS[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown sandbox API {name!r}; choose one of {', '.join(app_names())}"
-        ) from None
+    """The factory registered as ``name``, else ``create_app`` of ``dexio.sandbox.<name>``."""
+    target = _APPS.get(name)
+    if target is None and name.isidentifier():
+        target = f"dexio.sandbox.{name}:create_app"
     if isinstance(target, str):
         module, _, attr = target.partition(":")
-        factory: AppFactory = getattr(importlib.import_module(module), attr)
-        return factory
+        try:
+            factory: AppFactory = getattr(importlib.import_module(module), attr)
+        except (ModuleNotFoundError, AttributeError):
+            target = None
+        else:
+            return factory
+    if target is None:
+        raise UsageError(f"unknown sandbox API {name!r}; available: {', '.join(app_names())}")
     return target
 
 

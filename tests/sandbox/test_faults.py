@@ -114,3 +114,17 @@ def test_fault_options_are_checked() -> None:
             FaultConfig(**bad)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="unknown fault"):
         FaultConfig().update(explode=True)
+
+
+def test_stats_already_count_a_request_when_its_response_arrives(
+    dex_client: ClientFactory,
+) -> None:
+    sandbox, _ = dex_client()
+    headers = {"Authorization": f"Bearer {sandbox.api_key.reveal()}"}
+
+    async def burst() -> None:
+        async with httpx.AsyncClient(base_url=sandbox.base_url, headers=headers) as client:
+            await asyncio.gather(*(client.get("/contacts/count") for _ in range(20)))
+
+    asyncio.run(burst())
+    assert sandbox.stats()["requests"]["GET /v1/contacts/count"] == {"200": 20}

@@ -92,3 +92,13 @@ def test_default_database_lives_in_the_user_data_dir(
         assert sandbox.db_path.exists()
         assert sandbox.root_url.startswith("http://127.0.0.1:")
         assert repr(sandbox.api_key) == "Secret('***')"
+
+
+def test_unknown_api_is_a_usage_error(tmp_path: Path) -> None:
+    from dexio.errors import UsageError
+
+    with (
+        pytest.raises(UsageError, match="unknown sandbox API 'nope'"),
+        embedded(db=tmp_path / "x.sqlite", api="nope"),
+    ):
+        pass
