@@ -94,7 +94,7 @@ def test_zip_that_is_not_a_workbook_and_zip_bomb(tmp_path: Path) -> None:
     other = tmp_path / "photos.xlsx"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("a.txt", "hello")
-    with pytest.raises(InputError, match="not an Excel .xlsx"):
+    with pytest.raises(InputError, match=r"not an Excel \.xlsx"):
         dexio.read(other)
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
