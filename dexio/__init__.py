@@ -56,6 +56,10 @@ from dexio.plan import plan
 # isort: split
 from dexio.migrate import migrate
 
+# -- sandbox --
+# isort: split
+from dexio import sandbox
+
 # -- cleanup / undo --
 
 __all__ = [
@@ -92,5 +96,6 @@ __all__ = [
     "normalize",
     "plan",
     "read",
+    "sandbox",
     "write",
 ]
