@@ -339,8 +339,8 @@ class ApiClient:
                     failure = self._connection_failed(reason)
                 elif write:
                     raise OutcomeUnknown(
-                        f"{self.service} received {method} {_path_only(path)} but its answer "
-                        f"never arrived ({reason}); the write may or may not have been applied. "
+                        f"{self.service} may have received {method} {_path_only(path)}, but its "
+                        f"answer never arrived ({reason}); the write may or may not have been applied. "
                         "Look the records up before sending them again.",
                         service=self.service,
                     ) from None
@@ -355,7 +355,7 @@ class ApiClient:
                     return self._decode(response)
                 if status not in policy.retry_statuses:
                     raise self._status_error(response)
-                if write and status != 429 and not policy.retry_writes_on_5xx:
+                if write and status >= 500 and not policy.retry_writes_on_5xx:
                     raise OutcomeUnknown(
                         f"{self.service} answered {status} to {method} {_path_only(path)}; the "
                         "write may or may not have been applied. Look the records up first.",

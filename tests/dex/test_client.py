@@ -328,6 +328,14 @@ def test_server_errors_that_persist_become_server_error(dex_sandbox: Start) -> N
     assert "retried 2 times" in str(caught.value) and caught.value.status in (502, 503, 504)
 
 
+def test_writes_can_treat_5xx_as_outcome_unknown(dex_sandbox: Start) -> None:
+    box = dex_sandbox(fail_rate=1.0)
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, retry_writes_on_5xx=False)
+    with connect(box, policy=policy) as dex, pytest.raises(OutcomeUnknown) as caught:
+        dex.create_chunk(people(1))
+    assert caught.value.status in (502, 503, 504) and dex.stats["requests"] == 1
+
+
 def test_dropped_create_is_outcome_unknown_not_a_duplicate(dex_sandbox: Start) -> None:
     box = dex_sandbox(drop_after_commit=1.0)
     with connect(box) as dex:
