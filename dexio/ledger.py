@@ -362,27 +362,12 @@ class Ledger:
             ((reason, field, now, run_id, seq) for seq, reason, field in failures),
         )
 
-    def item_payloads(self, run_id: str, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        out: dict[int, dict[str, Any]] = {}
-        for seq in seqs:
-            row = self._db.execute(
-                "SELECT payload FROM items WHERE run_id = ? AND seq = ?", (run_id, seq)
-            ).fetchone()
-            out[seq] = json.loads(row[0]) if row and row[0] else {}
-        return out
-
     def attempts(self, run_id: str, seq: int) -> int:
         row = self._db.execute(
             "SELECT attempts FROM items WHERE run_id = ? AND seq = ?", (run_id, seq)
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def known_dest_ids(self) -> set[str]:
-        """Every destination id any run in this ledger created or matched."""
-        rows = self._db.execute("SELECT dest_id FROM items WHERE dest_id IS NOT NULL")
-        return {r[0] for r in rows}
-
-    # -- before-images and additions (for undo) ----------------------------------------
     def before_images(self, run_id: str) -> dict[str, dict[str, Any]]:
         rows = self._db.execute(
             "SELECT contact_id, image FROM before_images WHERE run_id = ?", (run_id,)

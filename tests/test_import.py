@@ -321,14 +321,14 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_exit_130_and_the_same_command_resumes(tmp_path: Path) -> None:
-    n = 1500
+    n = 800
     people = write_people(tmp_path / "people.csv", n)
     db = tmp_path / "dex.sqlite"
     server, base_url = _serve(tmp_path, db, "--latency", "0.05")
     report = tmp_path / "report"
     env = {**os.environ, "DEX_BASE_URL": base_url, "DEX_API_KEY": "dex_sandbox_key"}
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
-               "--batch-size", "20", "-q"]  # fmt: skip
+               "--batch-size", "10", "-q"]  # fmt: skip
     try:
         victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
