@@ -215,7 +215,11 @@ class Dex:
         self._call("DELETE", f"contacts/{contact_id}")
 
     def delete_contacts(self, ids: Iterable[str]) -> int:
-        """``DELETE /v1/contacts?contactIds=...`` in chunks; returns how many Dex deleted."""
+        """``DELETE /v1/contacts?contactIds=...`` in chunks; returns how many Dex deleted.
+
+        Deleting is retried like any idempotent call, so if an answer is lost the retry
+        reports only what was still there: the count can then be lower than what went.
+        """
         unique = list(dict.fromkeys(ids))
         total = 0
         for chunk in _chunks(unique, DELETE_CHUNK):
@@ -245,8 +249,10 @@ class Dex:
     def get_contact(self, contact_id: str) -> Contact:
         return Contact.model_validate(self._call("GET", f"contacts/{contact_id}"))
 
-    def count(self) -> int:
-        return int((self._call("GET", "contacts/count") or {}).get("count", 0))
+    def count(self, archived: bool = False) -> int:
+        """How many contacts the account holds (archived ones too with ``archived=True``)."""
+        params = {"archived": "true"} if archived else None
+        return int((self._call("GET", "contacts/count", params=params) or {}).get("count", 0))
 
     def iter_contacts(
         self, take: int = 100, archived: bool = False, full: bool | None = None

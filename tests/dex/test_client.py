@@ -196,6 +196,7 @@ def test_archived_contacts_are_listed_only_on_request(dex_sandbox: Start) -> Non
         dex.update_contacts([(a.id, ContactPatch(is_archived=True))])
         assert len(list(dex.iter_contacts())) == 1
         assert len(list(dex.iter_contacts(archived=True))) == 2
+        assert (dex.count(), dex.count(archived=True)) == (1, 2)
 
 
 # -- notes, reminders, tags -------------------------------------------------------------
