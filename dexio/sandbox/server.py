@@ -8,6 +8,7 @@ Whautomate add theirs), so every way of running one works for all of them.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import ipaddress
 import os
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -169,8 +170,31 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def _server(app: SandboxApp, log_level: str) -> uvicorn.Server:
-    config = uvicorn.Config(
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that stops as soon as asked (uvicorn polls every 0.1 s), which
+    keeps the per-test sandbox fixture cheap."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not await self.on_tick(0):  # tick 0 also refreshes the Date header
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    def stop(self) -> None:
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            # RuntimeError: the loop closed meanwhile, so the server has stopped already
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+
+def _config(app: SandboxApp, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
         app.asgi,
         lifespan="off",
         http="h11",  # the drop-after-commit fault relies on h11's framing checks
@@ -179,7 +203,6 @@ def _server(app: SandboxApp, log_level: str) -> uvicorn.Server:
         access_log=False,
         timeout_graceful_shutdown=2,
     )
-    return uvicorn.Server(config)
 
 
 def _resolve(api_key: str | Secret | None) -> str:
@@ -208,7 +231,7 @@ def embedded(
     app = app_factory(api)(db_path=db_path, api_key=key, faults=config)
     sock = bind_socket(DEFAULT_HOST, 0)
     port = sock.getsockname()[1]
-    server = _server(app, "warning")
+    server = _EmbeddedServer(_config(app, "warning"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"dexio-sandbox-{port}", daemon=True
     )
@@ -229,8 +252,8 @@ def embedded(
             app=app,
         )
     finally:
-        server.should_exit = True
         server.force_exit = True
+        server.stop()
         thread.join(timeout=10)
         sock.close()
         app.close()
@@ -276,7 +299,7 @@ def serve(
     if not _is_loopback(host):
         announce(f"Warning: listening on {host}, reachable from other machines.")
     try:
-        _server(app, log_level).run(sockets=[sock])
+        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
     finally:
         sock.close()
         app.close()
