@@ -143,6 +143,9 @@ def _sanitize_phone(number: str) -> str:
 
 def _prepare_doc(fields: dict[str, Any]) -> dict[str, Any]:
     doc = {k: v for k, v in fields.items() if k not in _NOT_IN_DOC}
+    for key in _LIST_FIELDS:  # a null list (e.g. sent to clear it) reads back as []
+        if key in doc and doc[key] is None:
+            doc[key] = []
     if doc.get("contact_emails") is not None:
         doc["contact_emails"] = [
             {"email": e["email"], "label": e.get("label"), "ranking": e.get("ranking")}

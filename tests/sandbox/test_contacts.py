@@ -287,3 +287,14 @@ def test_client_supplied_ids_are_kept_and_must_be_unique(
     again = client.post("/contacts", json={"contacts": [{"id": made["id"]}]})
     assert again.status_code == 400
     assert again.json()["message"] == "contacts[0].id: already exists"
+
+
+def test_put_null_clears_scalars_and_lists(client: httpx.Client, create: Create) -> None:
+    (ada,) = create(
+        client,
+        {"first_name": "Ada", "company": "Northwind", "contact_emails": [{"email": "a@b.org"}]},
+    )
+    response = client.put(f"/contacts/{ada['id']}", json={"company": None, "contact_emails": None})
+    data = response.json()["data"]
+    assert (data["first_name"], data["company"], data["contact_emails"]) == ("Ada", None, [])
+    assert client.post("/contacts/by-emails", json={"emails": ["a@b.org"]}).json()["data"] == []
