@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -176,12 +178,41 @@ class _Progress:
 
 
 class _Runner:
-    """Bounded concurrency with clean Ctrl-C: stop feeding, settle what is in flight."""
+    """Bounded concurrency with a clean Ctrl-C: stop feeding, settle what is in flight.
+
+    While :meth:`catching_sigint` is active, the first Ctrl-C only sets a flag (so it can
+    never land between journaling a chunk and recording its answer); the loop then sends
+    nothing new, waits for the requests in flight, records their answers and raises
+    :class:`Interrupted`. A second Ctrl-C raises ``KeyboardInterrupt`` at once (abandon:
+    whatever was in flight stays ``sent`` and is reconciled on resume).
+    """
 
     def __init__(self, concurrency: int) -> None:
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="dexio")
         self.limit = max(1, concurrency)
         self.stop = threading.Event()
+
+    @contextmanager
+    def catching_sigint(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.stop.set()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if Ctrl-C was pressed (call between steps)."""
+        if self.stop.is_set():
+            raise Interrupted
 
     def run(
         self,
@@ -192,30 +223,19 @@ class _Runner:
         pending: set[Future[Outcome]] = set()
         queue = list(jobs)
         queue.reverse()
-        try:
-            while queue or pending:
-                while queue and len(pending) < self.limit * 2 and not self.stop.is_set():
-                    work, before = queue.pop()
-                    before()
-                    pending.add(self.pool.submit(work))
-                if not pending:
-                    break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    apply(future.result())
-        except KeyboardInterrupt:
-            self.stop.set()
-            queue.clear()
-            try:
-                # Settle the chunks already sent: record their answers so a resume need
-                # not reconcile them. A second Ctrl-C abandons them (left 'sent').
-                for future in pending:
-                    outcome = future.result()
-                    apply(outcome)
-            except KeyboardInterrupt:
-                pass
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            raise Interrupted from None
+        while pending or (queue and not self.stop.is_set()):
+            while queue and len(pending) < self.limit * 2 and not self.stop.is_set():
+                work, before = queue.pop()
+                before()
+                pending.add(self.pool.submit(work))
+            if not pending:
+                break
+            # A timeout, so a Ctrl-C flag is noticed even while every request is slow.
+            finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                apply(future.result())
+                pending.discard(future)
+        self.check()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -412,12 +432,15 @@ def upload(
     """
     stats = UploadStats()
     started = time.monotonic()
-    stats.reconciled = reconcile(ledger, run_id, destination, since)
     runner = _Runner(concurrency)
     try:
-        with _Progress(console, quiet) as progress:
+        with runner.catching_sigint(), _Progress(console, quiet) as progress:
+            stats.reconciled = reconcile(ledger, run_id, destination, since)
+            runner.check()
             _run_creates(ledger, run_id, destination, runner, progress, stats, since, batch_size)
+            runner.check()
             _run_updates(ledger, run_id, destination, runner, progress, stats, batch_size)
+            runner.check()
             _run_followups(ledger, run_id, destination, runner, progress, stats, batch_size)
     finally:
         runner.close()
@@ -539,6 +562,7 @@ def _run_followups(
     # Tags: idempotent, so sent in bulk and simply re-sent after an interruption.
     tag_rows = [r for r in rows if r[1] == "tags"]
     for chunk in _chunks(tag_rows, max(batch_size, 1)):
+        runner.check()
         keys = [(seq, kind, n) for seq, kind, n, _, _, _ in chunk]
         pairs = [(contact, json.loads(payload)) for _, _, _, contact, payload, _ in chunk]
         ledger.mark_followups(run_id, "sent", [(k, None, None) for k in keys])
