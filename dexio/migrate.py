@@ -37,16 +37,18 @@ from rich.console import Console
 from dexio import report as reporting
 from dexio.errors import ApiError, UsageError
 from dexio.ghl.client import GoHighLevel
+from dexio.ghl.destination import GhlDestination
 from dexio.ghl.mapping import contact_record
 from dexio.ledger import Ledger
 from dexio.pipeline import DexDestination, ImportResult, import_files, prepare
 from dexio.plan import content_hash
-from dexio.schema import conform, from_records
+from dexio.schema import conform, empty_frame, from_records
 from dexio.upload import Interrupted, upload
 from dexio.whautomate.client import Whautomate
+from dexio.whautomate.destination import WhautomateDestination
 
-API_SOURCES = ("ghl", "whautomate")
-DESTINATIONS = ("dex",)
+SOURCES = ("dex", "ghl", "whautomate")
+DESTINATIONS = ("dex", "ghl", "whautomate")
 
 
 @dataclass
@@ -179,7 +181,7 @@ def _keyed(
 
 def plan_migration(
     read: SourceRead,
-    destination: DexDestination,
+    destination: Any,
     idmap: dict[str, tuple[str, str | None]],
     *,
     region: str | None,
@@ -187,6 +189,8 @@ def plan_migration(
     """Ledger items for one run: known records planned with the source winning, new ones
     filling blanks only, carried-over records as ``unchanged``; then numbered in order."""
     frame = conform(read.frame)
+    if hasattr(destination, "fit"):  # plan only on what the destination can hold
+        frame = conform(destination.fit(frame))
     hashes = dict(
         zip(
             zip(frame["source"].to_list(), frame["row"].cast(pl.Int64).to_list(), strict=True),
@@ -221,6 +225,17 @@ def plan_migration(
     return items, before
 
 
+def _account(side: str, clients: dict[str, Any]) -> str:
+    """Who ``side`` is, for the run's fingerprint: the account, not the address (a sandbox
+    on another port is still the same account)."""
+    client = clients[side]
+    if side == "ghl":
+        return f"ghl location {client.location_id}"
+    if side == "whautomate":
+        return f"whautomate {httpx.URL(client.api.base_url).host}"
+    return f"dex {httpx.URL(client.http.base_url).host}"
+
+
 def migrate(
     source: str,
     destination: str = "dex",
@@ -240,67 +255,89 @@ def migrate(
 ) -> ImportResult:
     """Move contacts (with notes, reminders/tasks and tags) from ``source`` to ``destination``.
 
-    ``source`` is ``"ghl"``, ``"whautomate"`` or a file path (then this is
-    :func:`dexio.import_files`); ``destination`` is ``"dex"``. Clients not given are built
-    from the environment (``GHL_TOKEN``/``GHL_LOCATION_ID``, ``WHAUTOMATE_API_KEY``,
-    ``DEX_API_KEY``). Same result files, exit codes, dry run and resume as ``import``.
+    ``source`` is ``"dex"``, ``"ghl"``, ``"whautomate"`` or a file path (a file into Dex is
+    :func:`dexio.import_files`); ``destination`` is ``"dex"``, ``"ghl"`` or
+    ``"whautomate"``. Clients not given are built from the environment (``GHL_TOKEN`` /
+    ``GHL_LOCATION_ID``, ``WHAUTOMATE_API_KEY`` / ``WHAUTOMATE_HOST`` /
+    ``WHAUTOMATE_LOCATION_ID``, ``DEX_API_KEY``). Same result files, exit codes, dry run
+    and resume as ``import``.
     """
     if destination not in DESTINATIONS:
         raise UsageError(
-            f"--to {destination!r}: only 'dex' is supported as a destination so far "
-            "(export Dex to a file with `dexio export`)"
+            f"--to {destination!r}: choose one of {', '.join(DESTINATIONS)} "
+            "(to write files, use `dexio export`)"
         )
-    if source not in API_SOURCES:
+    if source not in SOURCES:
         path = Path(source)
-        if not path.exists():
+        if not path.is_file():
             raise UsageError(
-                f"--from {source!r} is neither {', '.join(API_SOURCES)} nor an existing file"
+                f"--from {source!r} is neither {', '.join(SOURCES)} nor an existing file"
             )
+        if destination != "dex":
+            raise UsageError("a file migrates into Dex only (`--to dex`, same as `dexio import`)")
         return import_files(
             path, dry_run=dry_run, report_dir=report_dir, dex=dex, region=region,
             match="full", batch_size=batch_size, concurrency=concurrency, quiet=quiet,
             console=console,
         )  # fmt: skip
+    if source == destination:
+        raise UsageError(f"--from and --to are both {source!r}")
     console = console or Console(stderr=True, quiet=quiet)
     own: list[Any] = []
-    if source == "ghl" and ghl is None:
-        ghl = GoHighLevel(concurrency=concurrency)
-        own.append(ghl)
-    if source == "whautomate" and whautomate is None:
-        whautomate = Whautomate()
-        own.append(whautomate)
-    if dex is None:
-        from dexio.dex import Dex
-
-        dex = Dex(concurrency=concurrency)
-        own.append(dex)
-    # The account, not the address: a sandbox on another port is still the same account.
-    if source == "ghl":
-        assert ghl is not None
-        account = f"location {ghl.location_id}"
-    else:
-        assert whautomate is not None
-        account = f"host {httpx.URL(whautomate.api.base_url).host}"
-    options = {"region": region, "stage_tags": stage_tags}
-    identity = {"from": source, "account": account, "to": destination, "options": options}
-    print_ = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    folder = (
-        Path(report_dir)
-        if report_dir
-        else Path.cwd() / f"dexio-migrate-{source}-to-{destination}-{print_[:10]}"
-    )
-    target = DexDestination(dex)
+    clients: dict[str, Any] = {"dex": dex, "ghl": ghl, "whautomate": whautomate}
     try:
+        for side in (source, destination):
+            if clients[side] is None:
+                if side == "ghl":
+                    clients[side] = GoHighLevel(concurrency=concurrency)
+                elif side == "whautomate":
+                    clients[side] = Whautomate()
+                else:
+                    from dexio.dex import Dex
+
+                    clients[side] = Dex(concurrency=concurrency)
+                own.append(clients[side])
+        options = {"region": region, "stage_tags": stage_tags}
+        identity = {
+            "from": _account(source, clients),
+            "to": _account(destination, clients),
+            "options": options,
+        }
+        print_ = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        folder = (
+            Path(report_dir)
+            if report_dir
+            else Path.cwd() / f"dexio-migrate-{source}-to-{destination}-{print_[:10]}"
+        )
+        target: Any
+        if destination == "dex":
+            target = DexDestination(clients["dex"])
+        elif destination == "ghl":
+            target = GhlDestination(clients["ghl"])
+        else:
+            target = WhautomateDestination(clients["whautomate"])
         with Ledger(folder) as ledger:
             return _run(
-                ledger, folder, print_, source, target, ghl=ghl, whautomate=whautomate,
-                region=region, full=full, stage_tags=stage_tags, dry_run=dry_run,
-                options=options, batch_size=batch_size, concurrency=concurrency,
-                quiet=quiet, console=console,
+                ledger, folder, print_, source, target, clients=clients, region=region,
+                full=full, stage_tags=stage_tags, dry_run=dry_run, options=options,
+                batch_size=batch_size, concurrency=concurrency, quiet=quiet, console=console,
             )  # fmt: skip
     finally:
         for client in own:
             client.close()
+
+
+def _read_dex(dex: Any) -> SourceRead:
+    """Every Dex contact with its notes and reminders, through the import's Dex adapter."""
+    reader = DexDestination(dex)
+    before = dex.stats["requests"] if hasattr(dex, "stats") else 0
+    frame = reader.lookup(empty_frame(), match="full")
+    frame = reader.with_timeline(frame, frame["id"].to_list())
+    frame = conform(frame.drop("id", "raw")).with_columns(
+        source=pl.lit("dex"), row=pl.int_range(1, frame.height + 1, dtype=pl.UInt32)
+    )
+    after = dex.stats["requests"] if hasattr(dex, "stats") else 0
+    return SourceRead(frame, _carried_items([]), frame.height, after - before)
 
 
 def _run(
@@ -308,10 +345,9 @@ def _run(
     folder: Path,
     print_: str,
     source: str,
-    target: DexDestination,
+    target: Any,
     *,
-    ghl: GoHighLevel | None,
-    whautomate: Whautomate | None,
+    clients: dict[str, Any],
     region: str | None,
     full: bool,
     stage_tags: bool,
@@ -337,11 +373,11 @@ def _run(
         finished = [r for r in ledger.runs() if r.fingerprint == print_ and r.status == "finished"]
         since = None if full or not finished else finished[-1].started_at
         if source == "ghl":
-            assert ghl is not None
-            read = _read_ghl(ghl, idmap, since, concurrency)
+            read = _read_ghl(clients["ghl"], idmap, since, concurrency)
+        elif source == "whautomate":
+            read = _read_whautomate(clients["whautomate"], stage_tags)
         else:
-            assert whautomate is not None
-            read = _read_whautomate(whautomate, stage_tags)
+            read = _read_dex(clients["dex"])
         items, before = plan_migration(read, target, idmap, region=region)
         meta = {
             "input_records": read.input_records,
@@ -405,6 +441,7 @@ def _run(
                 "requests": stats.requests,
                 "reconciled": stats.reconciled,
             },
+            **(target.summary() if hasattr(target, "summary") else {}),
         },
     )
     written = reporting.write(folder, parts, body)

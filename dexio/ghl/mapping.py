@@ -72,7 +72,7 @@ _KEPT = (
     "dateUpdated",
 )
 #: Canonical columns GoHighLevel has a standard field for.
-_HELD = frozenset(
+HELD = frozenset(
     {
         "first_name",
         "last_name",
@@ -88,6 +88,9 @@ _HELD = frozenset(
         "reminders",
     }
 )
+#: Keys other systems keep in ``extra`` that are record-keeping, not contact content
+#: (Dex's timestamps and merge flag; its birth year is already in ``birthday``).
+BOOKKEEPING = frozenset({"created_at", "updated_at", "ignore_merge", "birthday_year"})
 _SCALARS_BY_KEY = {re.sub(r"[^a-z0-9]", "", name): name for name in schema.SCALAR_FIELDS}
 
 
@@ -232,7 +235,9 @@ def _ranked(items: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]
     return sorted(items or [], key=lambda i: (i.get("ranking") is None, i.get("ranking") or 0))
 
 
-def _task(reminder: Mapping[str, Any], today: str) -> tuple[TaskIn, bool]:
+def reminder_task(reminder: Mapping[str, Any], today: str) -> tuple[TaskIn, bool]:
+    """A canonical reminder as a GoHighLevel task, and whether it had no due date (then
+    it is due ``today``)."""
     text = (reminder.get("text") or "").strip() or "Reminder"
     title, _, body = text.partition("\n")
     due = reminder.get("due_date")
@@ -279,7 +284,7 @@ def outbound_row(
     ghl = extra.pop("ghl", {}) if isinstance(extra.get("ghl"), dict) else {}
     wanted_custom: dict[str, Any] = dict(extra.pop("custom_fields", None) or {})
     for column in schema.SCALAR_FIELDS:
-        if column in _HELD or column == "source_id" or not row.get(column):
+        if column in HELD or column == "source_id" or not row.get(column):
             continue
         wanted_custom.setdefault(column, row[column])
     custom_in: list[CustomFieldIn] = []
@@ -290,7 +295,8 @@ def outbound_row(
         else:
             custom_in.append(CustomFieldIn(id=definition.id, field_value=value))
     for key, value in extra.items():
-        lost[f"extra.{key}"] = value
+        if key not in BOOKKEEPING:
+            lost[f"extra.{key}"] = value
     address1 = ghl.get("address1") if ghl.get("address1") else row.get("legacy_location")
     contact = ContactIn(
         locationId=location_id,
@@ -313,7 +319,7 @@ def outbound_row(
     )
     tasks = []
     for reminder in row.get("reminders") or []:
-        task, undated = _task(reminder, today)
+        task, undated = reminder_task(reminder, today)
         tasks.append(task)
         if undated:
             lost.setdefault("reminders.due_date", []).append(task.title)

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from dexio import schema
-from dexio.ghl.mapping import field_key
+from dexio.ghl.mapping import BOOKKEEPING, field_key
 from dexio.ghl.models import parse_birthday
 from dexio.whautomate.models import Client, Contact, ContactIn, LocationRef
 
@@ -209,7 +209,8 @@ def outbound_row(
         if column not in _HELD and column != "source_id" and row.get(column):
             lost[column] = row[column]
     for key, value in extra.items():
-        lost[f"extra.{key}"] = value
+        if key not in BOOKKEEPING:
+            lost[f"extra.{key}"] = value
     notes = [n["body"] for n in row.get("notes") or [] if n.get("body")]
     if len(notes) > 1:
         lost["notes.joined"] = len(notes)
