@@ -356,6 +356,20 @@ def _merged_email(dtype: pl.DataType) -> pl.Expr:
     return _primary_email().alias("email")
 
 
+def _source_key(frame: pl.DataFrame) -> pl.Expr:
+    """``id:<source id>`` for records from an API, else ``<file>#<row>`` (as
+    :func:`dexio.ledger.source_key`), so re-runs and migrations find their id map."""
+    by_row = pl.concat_str([pl.col("source"), pl.col("row").cast(pl.String)], separator="#")
+    if "source_id" not in frame.columns:
+        return by_row.alias("source_key")
+    return (
+        pl.when(pl.col("source_id").is_not_null() & (pl.col("source_id") != ""))
+        .then(pl.lit("id:") + pl.col("source_id"))
+        .otherwise(by_row)
+        .alias("source_key")
+    )
+
+
 def _display_name() -> pl.Expr:
     joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
     return pl.coalesce(pl.col("full_name"), pl.when(joined != "").then(joined))
@@ -459,9 +473,7 @@ def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -
     items = planned.select(
         pl.col("source"),
         pl.col("row").cast(pl.Int64),
-        pl.concat_str([pl.col("source"), pl.col("row").cast(pl.String)], separator="#").alias(
-            "source_key"
-        ),
+        _source_key(planned),
         pl.col("action"),
         pl.when(pl.col("action").is_in(["create", "update"]))
         .then(pl.lit("planned"))
@@ -643,6 +655,14 @@ def _run(
                 highlight=False,
             )
         else:
+            stale = [r for r in ledger.runs() if r.status == "running"]
+            if stale:
+                console.print(
+                    f"Note: {folder} also holds an unfinished run for other input or options "
+                    f"({stale[-1].run_id}); it is left as it is.",
+                    markup=False,
+                    highlight=False,
+                )
             frame = _read_all(files, mapping)
             items, before = prepare(
                 frame,
