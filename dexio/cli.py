@@ -416,8 +416,8 @@ def sandbox_seed(api: str, db: str | None, file: str) -> None:
 
 
 @cli.command("migrate")
-@click.option("--from", "source", required=True, help="ghl, whautomate, or a contact file.")
-@click.option("--to", "destination", default="dex", show_default=True, help="dex.")
+@click.option("--from", "source", required=True, help="dex, ghl, whautomate, or a contact file.")
+@click.option("--to", "destination", default="dex", show_default=True, help="dex, ghl, whautomate.")
 @click.option("--dry-run", is_flag=True, help="Read and plan, write the report, send nothing.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
 @click.option(
@@ -445,11 +445,11 @@ def migrate_command(
     concurrency: int,
     quiet: bool,
 ) -> int:
-    """Move contacts with their notes, tasks/reminders and tags from another CRM into Dex.
+    """Move contacts with their notes, tasks/reminders and tags between Dex and another CRM.
 
     Keys come from GHL_TOKEN + GHL_LOCATION_ID (+ GHL_BASE_URL), WHAUTOMATE_API_KEY
-    (+ WHAUTOMATE_HOST) and DEX_API_KEY. Result files as for `import`; running it again
-    creates nobody and updates only what changed in the source since the last run.
+    (+ WHAUTOMATE_HOST, WHAUTOMATE_LOCATION_ID) and DEX_API_KEY. Result files as for
+    `import`; running it again creates nobody and updates only what changed in the source.
     """
     from contextlib import ExitStack
 
@@ -469,10 +469,10 @@ def migrate_command(
             dex = stack.enter_context(
                 Dex(api_key=box.api_key, base_url=box.base_url, concurrency=concurrency)
             )
-            if source in ("ghl", "whautomate"):
-                other = stack.enter_context(embedded(api=source))
-                err_console.print(f"{source} emulator: {escape(str(other.db_path))}")
-                if source == "ghl":
+            for side in {source, destination} & {"ghl", "whautomate"}:
+                other = stack.enter_context(embedded(api=side))
+                err_console.print(f"{side} emulator: {escape(str(other.db_path))}")
+                if side == "ghl":
                     ghl = stack.enter_context(
                         GoHighLevel(
                             token=other.api_key,
@@ -482,7 +482,14 @@ def migrate_command(
                         )
                     )
                 else:
-                    wa = stack.enter_context(Whautomate(api_key=other.api_key, host=other.base_url))
+                    locations = other.store.store.all("locations")
+                    wa = stack.enter_context(
+                        Whautomate(
+                            api_key=other.api_key,
+                            host=other.base_url,
+                            location_id=locations[0]["id"] if locations else None,
+                        )
+                    )
         else:
             dex = stack.enter_context(Dex(concurrency=concurrency))
         result = migrate(
@@ -501,6 +508,11 @@ def migrate_command(
             quiet=quiet,
             console=err_console if not quiet else None,
         )
+    lost = result.summary.get("not_held_by_destination") or {}
+    if lost and not quiet:
+        where = result.summary.get("destination", destination)
+        counts = ", ".join(f"{field} {n}" for field, n in lost.items())
+        err_console.print(f"Fields {escape(where)} cannot hold (records): {escape(counts)}")
     return result.exit_code
 
 
