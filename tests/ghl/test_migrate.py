@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import polars as pl
 
 from dexio.dex import Dex
 from dexio.ghl.models import ContactIn
 from dexio.http import RetryPolicy
-from dexio.migrate import migrate
+from dexio.migrate import _read_dex, migrate
 from dexio.sandbox import Sandbox, embedded
 from dexio.sandbox.whautomate import seed_file as seed_whautomate
 from dexio.whautomate import Whautomate
@@ -124,3 +127,77 @@ def test_cli_migrates_the_seeded_sandbox_end_to_end(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert _rows(tmp_path / "r") == 10
     assert "Traceback" not in run.stderr
+
+
+def _held(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """What both Dex and GoHighLevel hold, per person, in a comparable shape."""
+    rows = []
+    for r in frame.sort("full_name").iter_rows(named=True):
+        rows.append(
+            (
+                r["first_name"],
+                r["last_name"],
+                r["company"],
+                r["website"],
+                r["birthday"],
+                (r["emails"] or [{}])[0].get("email", "").lower() if r["emails"] else None,
+                r["phones"][0]["phone_number_sanitized"] if r["phones"] else None,
+                sorted(r["tags"] or []),
+                sorted(n["body"] for n in r["notes"] or []),
+                sorted((m["text"], m["due_date"], m["is_complete"]) for m in r["reminders"] or []),
+            )
+        )
+    return rows
+
+
+def test_dex_to_ghl_to_dex_keeps_what_both_can_hold(
+    ghl_server: Start, dex_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sample, empty = ghl_server(), ghl_server(None)
+    with (
+        sample.client() as src,
+        empty.client() as middle,
+        _dex(dex_sandbox()) as first_dex,
+        _dex(dex_sandbox()) as second_dex,
+    ):
+        migrate("ghl", dex=first_dex, ghl=src, report_dir=tmp_path / "a", quiet=True)
+        there = migrate("dex", "ghl", dex=first_dex, ghl=middle, report_dir=tmp_path / "b")
+        assert there.counts["created"] == 9 and there.counts["rejected"] == 0
+        assert there.summary["not_held_by_destination"]["emails"] == 2  # second emails
+        again = migrate("dex", "ghl", dex=first_dex, ghl=middle, report_dir=tmp_path / "b")
+        assert again.counts["created"] == 0 and again.counts["updated"] == 0
+        back = migrate("ghl", dex=second_dex, ghl=middle, report_dir=tmp_path / "c", quiet=True)
+        assert back.counts["created"] == 9
+        before, after = _read_dex(first_dex).frame, _read_dex(second_dex).frame
+    assert _held(after) == _held(before)
+
+
+def test_dex_to_whautomate_rejects_phoneless_contacts_with_a_reason(
+    ghl_server: Start, dex_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sample = ghl_server()
+    with (
+        sample.client() as src,
+        _dex(dex_sandbox()) as dex,
+        embedded(db=tmp_path / "wa.sqlite", api="whautomate") as box,
+    ):
+        migrate("ghl", dex=dex, ghl=src, report_dir=tmp_path / "a", quiet=True)
+        wa = Whautomate(api_key=box.api_key, host=box.base_url, location_id="loc_main", policy=FAST)
+        result = migrate("dex", "whautomate", dex=dex, whautomate=wa, report_dir=tmp_path / "b")
+        assert result.counts["created"] == 7 and result.counts["rejected"] == 2
+        assert result.exit_code == 1
+        with (tmp_path / "b" / "rejected.csv").open(encoding="utf-8") as handle:
+            reasons = {r["full_name"]: r["reason"] for r in csv.DictReader(handle)}
+        assert reasons == {
+            "Aiyana Redcloud": "no phone number: a Whautomate contact needs one",
+            "Olumide Adeyemi": "no phone number: a Whautomate contact needs one",
+        }
+        lost = result.summary["not_held_by_destination"]
+        assert lost["emails"] == 6 and lost["reminders"] >= 1 and lost["company"] >= 1
+        again = migrate("dex", "whautomate", dex=dex, whautomate=wa, report_dir=tmp_path / "b")
+        assert (again.counts["created"], again.counts["updated"]) == (0, 0)
+        maren = next(c for c in wa.iter_contacts() if c.name == "Maren Okafor")
+        assert maren.phoneNumber == "+14155550142"
+        assert sorted(maren.tags) == ["knee rehab", "vip"]
+        assert "First assessment" in (maren.notes or "") and "group classes" in (maren.notes or "")
+        wa.close()
