@@ -92,9 +92,15 @@ def dex_contacts(box: Sandbox) -> list[Contact]:
 
 
 def sample_files() -> list[Path]:
-    folders = ("linkedin", "google", "outlook", "vcard", "excel", "csv")
+    """Every contact file in samples/ (not the other CRMs' account dumps or generators)."""
+    folders = ("linkedin", "google", "outlook", "vcard", "excel", "generic", "json")
+    suffixes = {".csv", ".tsv", ".txt", ".xlsx", ".vcf", ".jsonl"}
     return sorted(
-        p for folder in folders if (SAMPLES / folder).is_dir() for p in (SAMPLES / folder).iterdir()
+        p
+        for folder in folders
+        if (SAMPLES / folder).is_dir()
+        for p in (SAMPLES / folder).iterdir()
+        if p.suffix.lower() in suffixes
     )
 
 
