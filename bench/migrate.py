@@ -9,6 +9,10 @@ enforces that limit, so the 429 count shows whether pacing works.
 
     python bench/migrate.py --contacts 2000 --dex-rate-limit 20 --fail-rate 0.1
 
+With ``--back`` it measures the way back instead: a Dex sandbox of N people (a note and a
+reminder each) into an empty GoHighLevel emulator enforcing 100 requests / 10 s, counting
+requests and 429s (bench/out/migrate-back.json).
+
 Prints a table and writes bench/out/migrate.json.
 """
 
@@ -52,12 +56,70 @@ def location(count: int) -> dict[str, Any]:
     return {"location": {"id": "locBench0001"}, "contacts": contacts}
 
 
+def back(count: int) -> None:
+    """Dex -> GoHighLevel: a Dex sandbox holding ``count`` people (a note and a reminder
+    each) migrated into an empty GHL emulator that enforces 100 requests / 10 s."""
+    from dexio.http import bounded_map
+
+    work = Path(tempfile.mkdtemp(prefix="dexio-bench-migrate-back-"))
+    with (
+        embedded(db=work / "dex.sqlite") as dex_box,
+        embedded(db=work / "ghl.sqlite", api="ghl") as ghl_box,
+    ):
+        ghl_box.store.enforce = True
+        dex = Dex(api_key=dex_box.api_key, base_url=dex_box.base_url, concurrency=8)
+        people = [
+            {
+                "first_name": f"Back{i}",
+                "last_name": f"Family{i % 89}",
+                "contact_emails": [{"email": f"back{i}@example.org"}],
+                "contact_phone_numbers": [{"phone_number": f"+1212{i:07d}"}],
+                "company": f"Company {i % 40}",
+            }
+            for i in range(count)
+        ]
+        made = dex.create_contacts(people)
+        bounded_map(lambda c: dex.create_note(c.id, f"Note about {c.first_name}"), made, 8)
+        bounded_map(
+            lambda c: dex.create_reminder(c.id, f"Call {c.first_name}", due_at_date="2025-05-01"),
+            made,
+            8,
+        )
+        ghl = GoHighLevel(token=ghl_box.api_key, location_id=ghl_box.store.store.location_id,
+                          base_url=ghl_box.base_url)  # fmt: skip
+        started = time.perf_counter()
+        result = migrate("dex", "ghl", dex=dex, ghl=ghl, report_dir=work / "report", quiet=True)
+        seconds = time.perf_counter() - started
+        out = {
+            "direction": "dex -> ghl",
+            "contacts": count,
+            "seconds": round(seconds, 1),
+            "contacts_per_minute": round(count / seconds * 60, 1),
+            **result.counts,
+            "ghl_requests": ghl.stats["requests"],
+            "ghl_429_seen_by_client": ghl.stats["rate_limited"],
+            "ghl_emulator_429": ghl_box.stats().get("rate_limited"),
+            "ghl_contacts": ghl_box.stats().get("contacts"),
+            "ghl_notes": ghl_box.stats().get("notes"),
+            "ghl_tasks": ghl_box.stats().get("tasks"),
+        }
+    print(" | ".join(out))
+    print(" | ".join(str(v) for v in out.values()))
+    target = Path(__file__).parent / "out" / "migrate-back.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(out, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--dex-rate-limit", type=float, default=20.0)
     parser.add_argument("--fail-rate", type=float, default=0.1)
+    parser.add_argument("--back", action="store_true", help="measure Dex -> GoHighLevel")
     args = parser.parse_args()
+    if args.back:
+        back(args.contacts)
+        return
     work = Path(tempfile.mkdtemp(prefix="dexio-bench-migrate-"))
     (work / "seed.json").write_text(json.dumps(location(args.contacts)))
     seed_file(work / "ghl.sqlite", work / "seed.json")
