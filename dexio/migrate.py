@@ -39,11 +39,12 @@ from dexio.errors import ApiError, UsageError
 from dexio.ghl.client import GoHighLevel
 from dexio.ghl.destination import GhlDestination
 from dexio.ghl.mapping import contact_record
+from dexio.ghl.models import Note, Task
 from dexio.ledger import Ledger
 from dexio.pipeline import DexDestination, ImportResult, import_files, prepare
 from dexio.plan import content_hash
 from dexio.schema import conform, empty_frame, from_records
-from dexio.upload import Interrupted, upload
+from dexio.upload import Interrupted, _Progress, upload
 from dexio.whautomate.client import Whautomate
 from dexio.whautomate.destination import WhautomateDestination
 
@@ -91,6 +92,9 @@ def _read_ghl(
     idmap: dict[str, tuple[str, str | None]],
     since: float | None,
     concurrency: int,
+    *,
+    console: Console | None = None,
+    quiet: bool = True,
 ) -> SourceRead:
     from dexio.http import bounded_map
 
@@ -128,8 +132,18 @@ def _read_ghl(
         else:
             fresh.append((row, contact))
     ids = [c.id for _, c in fresh]
-    notes = bounded_map(ghl.notes, ids, concurrency)
-    tasks = bounded_map(ghl.tasks, ids, concurrency)
+    # Two calls per contact at GoHighLevel's 10 calls/s: minutes for a big location.
+    with _Progress(console, quiet) as bar:
+        advance = bar.task("reading GoHighLevel notes and tasks", len(ids))
+
+        def timeline(contact_id: str) -> tuple[list[Note], list[Task]]:
+            found = ghl.notes(contact_id), ghl.tasks(contact_id)
+            advance(1)
+            return found
+
+        fetched = bounded_map(timeline, ids, concurrency)
+    notes = [n for n, _ in fetched]
+    tasks = [t for _, t in fetched]
     names = {f.id: f.name for f in ghl.custom_fields()}
     records: list[Mapping[str, Any]] = [
         contact_record(c, n, t, names, source="ghl", row=row)
@@ -373,7 +387,9 @@ def _run(
         finished = [r for r in ledger.runs() if r.fingerprint == print_ and r.status == "finished"]
         since = None if full or not finished else finished[-1].started_at
         if source == "ghl":
-            read = _read_ghl(clients["ghl"], idmap, since, concurrency)
+            read = _read_ghl(
+                clients["ghl"], idmap, since, concurrency, console=console, quiet=quiet
+            )
         elif source == "whautomate":
             read = _read_whautomate(clients["whautomate"], stage_tags)
         else:
