@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from dexio.errors import AuthError, ConfigError
 from dexio.ghl.models import API_VERSION, ContactIn, NoteIn, TaskIn
 from dexio.http import Pacer, bounded_map
-from dexio.sandbox.ghl import SlidingWindow
+from dexio.sandbox import embedded, register_app
+from dexio.sandbox.ghl import SlidingWindow, configure_emulator
 
 from .conftest import GhlServer, generated_location
 
@@ -250,3 +252,19 @@ def test_faults_lose_nothing_and_duplicate_nothing(ghl_server: Start) -> None:
     assert stats["server_errors"] > 0 and stats["dropped"] > 0
     assert len({r.id for r in results}) == 40
     assert len(everyone) == 40 == server.emulator.counts()["contacts"]
+
+
+def test_serve_options_reach_the_emulator(tmp_path: Path) -> None:
+    """`dexio sandbox serve --api ghl --search-cap N --burst-limit N` wiring."""
+    try:
+        configure_emulator("ghl", burst_limit=7, search_cap=50, allow_duplicates=True)
+        with embedded(db=tmp_path / "g.sqlite", api="ghl") as box:
+            emulator = box.store
+            assert (emulator.search_cap, emulator.window.limit) == (50, 7)
+            assert emulator.enforce and emulator.allow_duplicates
+        configure_emulator("whautomate", burst_limit=9)
+        with embedded(db=tmp_path / "w.sqlite", api="whautomate") as box:
+            assert box.store.window.limit == 9 and box.store.enforce
+    finally:
+        register_app("ghl", "dexio.sandbox.ghl:create_sandbox_app")
+        register_app("whautomate", "dexio.sandbox.whautomate:create_sandbox_app")
