@@ -300,6 +300,8 @@ def serve(
         announce(f"Warning: listening on {host}, reachable from other machines.")
     try:
         uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        announce("Stopped.")
     finally:
         sock.close()
         app.close()
