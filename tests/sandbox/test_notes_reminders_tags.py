@@ -42,6 +42,7 @@ def test_notes_create_list_by_contact_update_delete(client: httpx.Client, create
     assert bare.json()["data"]["is_pinned"] is True
     assert bare.json()["data"]["note"] == "long call"
 
+    assert client.get(f"/timeline/{second['id']}").json()["data"] == bare.json()["data"]
     assert client.delete(f"/timeline/{first['id']}").json()["error"] is False
     assert client.get(f"/timeline/{first['id']}").status_code == 404
     assert client.delete(f"/timeline/{first['id']}").status_code == 404
@@ -78,7 +79,9 @@ def test_reminders_create_list_update_delete(client: httpx.Client, create: Creat
     done = client.put(f"/reminders/{made['id']}", json={"reminder": {"is_complete": True}})
     assert done.json()["data"]["is_complete"] is True
     assert done.json()["data"]["text"] == "send the deck"
+    assert client.get(f"/reminders/{made['id']}").json()["data"] == done.json()["data"]
     assert client.delete(f"/reminders/{made['id']}").status_code == 200
+    assert client.get(f"/reminders/{made['id']}").status_code == 404
     assert client.get("/reminders").json()["data"]["count"] == 0
 
     wrong = client.post(
