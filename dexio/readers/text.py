@@ -41,8 +41,12 @@ class RawTable:
     problems: list[str] = field(default_factory=list)
 
 
-def decode(data: bytes, file: str) -> tuple[bytes, str]:
-    """Return the content as UTF-8 bytes and the name of the encoding it was in."""
+def decode(data: bytes, file: str, *, validate: bool = True) -> tuple[bytes, str]:
+    """Return the content as UTF-8 bytes and the name of the encoding it was in.
+
+    With ``validate=False`` only the start of a UTF-8-looking file is checked; the caller
+    must be ready for invalid UTF-8 further on.
+    """
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8) :], "utf-8-sig"
     for bom, name in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
@@ -60,13 +64,21 @@ def decode(data: bytes, file: str) -> tuple[bytes, str]:
         raise InputError("this is binary data, not a text table (CSV/TSV)", file=file)
     if _looks_binary(head):
         raise InputError("this is binary data, not a text table (CSV/TSV)", file=file)
+    # Checking a whole large file costs as much as parsing it: check the start here and let
+    # the parser (which refuses invalid UTF-8) catch the rest; see read_delimited.
+    checked = data if validate else data[:SAMPLE_BYTES]
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Excel on Windows writes "CSV" in the ANSI code page; cp1252 is a superset of
-        # Latin-1 for printable text, and the few bytes it leaves undefined fall back.
-        return data.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+        checked.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if validate or exc.start < len(checked) - 4:  # not just a character cut in half
+            return from_cp1252(data), "cp1252"
     return data, "utf-8"
+
+
+def from_cp1252(data: bytes) -> bytes:
+    """Excel on Windows writes "CSV" in the ANSI code page; cp1252 is a superset of Latin-1
+    for printable text, and the few bytes it leaves undefined become U+FFFD."""
+    return data.decode("cp1252", errors="replace").encode("utf-8")
 
 
 def _recode(data: bytes, encoding: str, file: str) -> bytes:
@@ -146,35 +158,25 @@ def _records(lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
 
 def read_delimited(data: bytes, file: str) -> RawTable:
     """Read CSV/TSV bytes into a :class:`RawTable` of trimmed strings (empty -> null)."""
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError("the file is empty", file=file)
-    utf8, encoding = decode(data, file)
+    utf8, encoding = decode(data, file, validate=False)
     sample = utf8[:SAMPLE_BYTES].decode("utf-8", errors="replace")
     layout = sniff(sample, file)
-    body = utf8
+    offset = 0
     if layout.header_line:
         offset = len(
             "".join(sample.splitlines(keepends=True)[: layout.header_line]).encode("utf-8")
         )
-        body = utf8[offset:]
     header = _unique_names(layout.header)
     problems: list[str] = []
     try:
-        frame = pl.read_csv(
-            io.BytesIO(body),
-            separator=layout.delimiter,
-            has_header=False,
-            skip_rows=1,
-            new_columns=header,
-            infer_schema=False,
-            quote_char='"',
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-        )
-        if frame.width != len(header):
-            raise pl.exceptions.ComputeError("header width mismatch")
-        frame = frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
-    except pl.exceptions.PolarsError:
+        frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
+    except _NotUtf8:
+        utf8, encoding = from_cp1252(data), "cp1252"
+        frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
+    if frame is None:
+        body = utf8[offset:] if offset else utf8
         frame = _read_with_csv_module(body, layout.delimiter, header)
         problems.append("some rows have more values than the header has columns (kept in extra)")
     frame = tidy(frame)
@@ -187,6 +189,34 @@ def read_delimited(data: bytes, file: str) -> RawTable:
     if layout.header_line:
         details["header line"] = str(layout.header_line + 1)
     return RawTable(frame=frame, format="csv", details=details, problems=problems)
+
+
+class _NotUtf8(Exception):
+    """The parser met invalid UTF-8 past the part of the file that was checked."""
+
+
+def _parse(body: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:
+    """polars' parser; None when it refuses the file's shape (ragged rows, stray quotes)."""
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(body),
+            separator=delimiter,
+            has_header=False,
+            skip_rows=1,
+            new_columns=header,
+            infer_schema=False,
+            quote_char='"',
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+            null_values=[""],
+        )
+    except pl.exceptions.PolarsError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise _NotUtf8 from None
+        return None
+    if frame.width != len(header):
+        return None
+    return frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -235,22 +265,41 @@ def _read_with_csv_module(body: bytes, delimiter: str, header: list[str]) -> pl.
 
 
 def clean_cell(cell: pl.Expr) -> pl.Expr:
-    """Trim a raw cell, empty -> null, and undo the apostrophe spreadsheet exports (and
-    dexio's writers) put before a cell that starts like a formula ("'+1 415..." -> "+1 415...")."""
-    unquoted = (
-        pl.when(cell.str.starts_with("'"))
-        .then(cell.str.replace(r"^'([=+\-@\t\r])", "$1"))
-        .otherwise(cell)
-    )
-    trimmed = unquoted.str.strip_chars()
+    """Trim a raw cell; an empty cell becomes null."""
+    trimmed = cell.str.strip_chars()
     return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
+
+
+#: The apostrophe spreadsheet exports (and dexio's writers) put before a cell that starts
+#: like a formula: "'+1 415..." means "+1 415...".
+FORMULA_QUOTE = r"^'([=+\-@\t\r])"
+
+
+def unquote_formulas(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Drop that apostrophe, in the columns that have any (one cheap scan to find them)."""
+    if not columns or frame.height == 0:
+        return frame
+    found = frame.select(pl.col(c).str.starts_with("'").any() for c in columns).row(0)
+    quoted = [c for c, hit in zip(columns, found, strict=True) if hit]
+    return frame.with_columns(
+        pl.col(c).str.replace(FORMULA_QUOTE, "$1").pipe(clean_cell).alias(c) for c in quoted
+    )
 
 
 def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, turn empty cells into nulls, drop blank records, number the rest from 1,
     and cut oversized cells out with a row issue."""
     data = [c for c in frame.columns if c != ISSUES_COLUMN]
-    frame = frame.with_columns(clean_cell(pl.col(c)).alias(c) for c in data)
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in data)
+    if data:
+        # Empty cells are null already (the parser's null value); only cells of nothing but
+        # spaces became "" by trimming: find their columns in one cheap pass.
+        blank = frame.select((pl.col(c) == "").any() for c in data).row(0)
+        emptied = [c for c, hit in zip(data, blank, strict=True) if hit]
+        frame = frame.with_columns(
+            pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in emptied
+        )
+    frame = unquote_formulas(frame, data)
     if data:
         frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in data))
     if ISSUES_COLUMN not in frame.columns:
