@@ -1,5 +1,5 @@
 """The Dex-compatible sandbox app: every v1 route of docs/dex-wire.md and the legacy
-``/api/rest`` reads of seed 000, over a :class:`~dexio.sandbox.store.DexStore`.
+``/api/rest`` routes of seed 000, over a :class:`~dexio.sandbox.store.DexStore`.
 
 :func:`create_app` builds the ASGI app (with the fault layer around it); the server
 module runs it, embedded in a thread or as ``dexio sandbox serve``.
@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from dexio.sandbox import models
 from dexio.sandbox.faults import WRITE_METHODS, FaultConfig, FaultMiddleware, Stats, control_routes
 from dexio.sandbox.server import SandboxApp
-from dexio.sandbox.store import DexStore, StoreError
+from dexio.sandbox.store import DexStore, Missing, StoreError
 
 BASE_PATH = "/v1"
 LEGACY_PATH = "/api/rest"
@@ -353,6 +353,121 @@ class DexApp:
             }
         )
 
+    # -- legacy /api/rest (writes) --------------------------------------------------------
+    # Hasura-style: nested inserts ({"data": ...}), "changes" objects, answers keyed by the
+    # mutation name, and null (200) for an unknown id.
+
+    async def legacy_create_contact(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyContactCreate, 'an object {"contact": {...}}')
+        fields = body.contact.model_dump(
+            exclude_unset=True, exclude={"contact_emails", "contact_phone_numbers"}
+        )
+        fields["contact_emails"] = models.nested_rows(body.contact.contact_emails)
+        fields["contact_phone_numbers"] = models.nested_rows(body.contact.contact_phone_numbers)
+        (created,) = self.store.create_contacts([fields])
+        return JSONResponse({"insert_contacts_one": _legacy_contact(created)}, status_code=201)
+
+    async def legacy_update_contact(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyContactUpdate, 'an object {"changes": {...}}')
+        patch = body.changes.model_dump(exclude_unset=True)
+        if body.update_contact_emails:
+            patch["contact_emails"] = [
+                row.model_dump(exclude={"contact_id"}) for row in body.contact_emails
+            ]
+        if body.update_contact_phone_numbers:
+            patch["contact_phone_numbers"] = [
+                row.model_dump(exclude={"contact_id"}) for row in body.contact_phone_numbers
+            ]
+        try:
+            (updated,) = self.store.update_contacts([(request.path_params["id"], patch)])
+        except Missing:
+            return JSONResponse({"update_contacts_by_pk": None})
+        return JSONResponse({"update_contacts_by_pk": _legacy_contact(updated)})
+
+    async def legacy_delete_contact(self, request: Request) -> Response:
+        contact_id = request.path_params["id"]
+        deleted = self.store.delete_contacts([contact_id])
+        return JSONResponse({"delete_contacts_by_pk": {"id": contact_id} if deleted else None})
+
+    async def legacy_create_note(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyNoteCreate, 'an object {"timeline_event": {...}}')
+        event = body.timeline_event
+        fields = {
+            "note": event.note,
+            "event_time": event.event_time,
+            "meeting_type_id": event.meeting_type_id,
+            "type": event.meeting_type or "note",
+            "is_pinned": False,
+        }
+        links = event.timeline_items_contacts.data if event.timeline_items_contacts else []
+        item = self.store.create_item(
+            "note",
+            fields,
+            [link.contact_id for link in links],
+            "timeline_event.timeline_items_contacts.data",
+        )
+        return JSONResponse({"insert_timeline_items_one": _legacy_note(item)}, status_code=201)
+
+    async def legacy_update_note(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyNoteUpdate, 'an object {"changes": {...}}')
+        links = [link.contact_id for link in body.timeline_items_contacts]
+        try:
+            item = self.store.update_item(
+                "note",
+                request.path_params["id"],
+                body.changes.model_dump(exclude_unset=True),
+                links if body.update_contacts else None,
+                "timeline_items_contacts",
+            )
+        except Missing:
+            return JSONResponse({"update_timeline_items_by_pk": None})
+        return JSONResponse({"update_timeline_items_by_pk": _legacy_note(item)})
+
+    async def legacy_delete_note(self, request: Request) -> Response:
+        item_id = request.path_params["id"]
+        try:
+            self.store.delete_item("note", item_id)
+        except Missing:
+            return JSONResponse({"delete_timeline_items_by_pk": None})
+        return JSONResponse({"delete_timeline_items_by_pk": {"id": item_id}})
+
+    async def legacy_create_reminder(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyReminderCreate, 'an object {"reminder": {...}}')
+        reminder = body.reminder
+        fields = reminder.model_dump(exclude={"reminders_contacts"})
+        fields["recurrence"] = None
+        links = reminder.reminders_contacts.data if reminder.reminders_contacts else []
+        item = self.store.create_item(
+            "reminder",
+            fields,
+            [link.contact_id for link in links],
+            "reminder.reminders_contacts.data",
+        )
+        return JSONResponse({"insert_reminders_one": _legacy_reminder(item)}, status_code=201)
+
+    async def legacy_update_reminder(self, request: Request) -> Response:
+        body = await parse(request, models.LegacyReminderUpdate, 'an object {"changes": {...}}')
+        links = [link.contact_id for link in body.reminders_contacts]
+        try:
+            item = self.store.update_item(
+                "reminder",
+                request.path_params["id"],
+                body.changes.model_dump(exclude_unset=True),
+                links if body.update_contacts else None,
+                "reminders_contacts",
+            )
+        except Missing:
+            return JSONResponse({"update_reminders_by_pk": None})
+        return JSONResponse({"update_reminders_by_pk": _legacy_reminder(item)})
+
+    async def legacy_delete_reminder(self, request: Request) -> Response:
+        item_id = request.path_params["id"]
+        try:
+            self.store.delete_item("reminder", item_id)
+        except Missing:
+            return JSONResponse({"delete_reminders_by_pk": None})
+        return JSONResponse({"delete_reminders_by_pk": {"id": item_id}})
+
     # -- assembly -------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -396,6 +511,19 @@ class DexApp:
                 methods=["GET"],
             ),
             Route(f"{lg}/reminders", legacy(self.legacy_reminders), methods=["GET"]),
+            Route(f"{lg}/contacts", legacy(self.legacy_create_contact), methods=["POST"]),
+            Route(f"{lg}/contacts/{{id}}", legacy(self.legacy_update_contact), methods=["PUT"]),
+            Route(f"{lg}/contacts/{{id}}", legacy(self.legacy_delete_contact), methods=["DELETE"]),
+            Route(f"{lg}/timeline_items", legacy(self.legacy_create_note), methods=["POST"]),
+            Route(f"{lg}/timeline_items/{{id}}", legacy(self.legacy_update_note), methods=["PUT"]),
+            Route(
+                f"{lg}/timeline_items/{{id}}", legacy(self.legacy_delete_note), methods=["DELETE"]
+            ),
+            Route(f"{lg}/reminders", legacy(self.legacy_create_reminder), methods=["POST"]),
+            Route(f"{lg}/reminders/{{id}}", legacy(self.legacy_update_reminder), methods=["PUT"]),
+            Route(
+                f"{lg}/reminders/{{id}}", legacy(self.legacy_delete_reminder), methods=["DELETE"]
+            ),
         ]
 
 

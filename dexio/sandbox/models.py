@@ -101,8 +101,8 @@ class GroupRef(_Strict):
     group_id: str
 
 
-class _ContactFields(_Strict):
-    """Every field of seed 001 that a POST item and a PUT ``data`` share."""
+class _ContactScalars(_Strict):
+    """Every single-valued field of seed 001 (also what the legacy API writes)."""
 
     full_name: str | None = None
     first_name: str | None = None
@@ -156,12 +156,17 @@ class _ContactFields(_Strict):
     phone_call_last_interaction_at: DateTime | None = None
     phone_call_interaction_snippet: str | None = None
     web_search_summary: dict[str, Any] | None = None
+    contact_birthdays: dict[str, Any] | None = None
+
+
+class _ContactFields(_ContactScalars):
+    """Every field of seed 001 that a POST item and a PUT ``data`` share."""
+
     legacy_contact_addresses: list[AddressIn] | None = None
     contact_emails: list[EmailIn] | None = None
     contact_phone_numbers: list[PhoneIn] | None = None
     groups_contacts: list[GroupRef] | None = None
     custom_fields: list[dict[str, Any]] | None = None
-    contact_birthdays: dict[str, Any] | None = None
 
 
 class ContactIn(_ContactFields):
@@ -279,11 +284,128 @@ class TagLinks(_Strict):
     tagIds: Annotated[list[str], Field(min_length=1)]
 
 
+# -- the legacy API (/api/rest, seed 000): Hasura-style nested inserts and "changes" ------
+
+
+class LegacyEmailRow(EmailIn):
+    contact_id: str | None = None
+
+
+class LegacyPhoneRow(PhoneIn):
+    contact_id: str | None = None
+
+
+class _LegacyEmails(_Strict):
+    """Hasura's nested insert: ``{"data": {...}}`` or ``{"data": [{...}, ...]}``."""
+
+    data: LegacyEmailRow | list[LegacyEmailRow]
+
+
+class _LegacyPhones(_Strict):
+    data: LegacyPhoneRow | list[LegacyPhoneRow]
+
+
+def nested_rows(nested: _LegacyEmails | _LegacyPhones | None) -> list[dict[str, Any]]:
+    """The rows of a nested insert as plain dicts (without ``contact_id``)."""
+    if nested is None:
+        return []
+    rows = nested.data if isinstance(nested.data, list) else [nested.data]
+    return [row.model_dump(exclude={"contact_id"}) for row in rows]
+
+
+class LegacyContactIn(_ContactScalars):
+    contact_emails: _LegacyEmails | None = None
+    contact_phone_numbers: _LegacyPhones | None = None
+
+
+class LegacyContactCreate(_Strict):
+    contact: LegacyContactIn
+
+
+class LegacyContactUpdate(_Strict):
+    contactId: str | None = None
+    changes: _ContactScalars = _ContactScalars()
+    update_contact_emails: bool = False
+    contact_emails: list[LegacyEmailRow] = []
+    update_contact_phone_numbers: bool = False
+    contact_phone_numbers: list[LegacyPhoneRow] = []
+
+
+class LegacyLink(_Strict):
+    contact_id: str
+    timeline_item_id: str | None = None
+    reminder_id: str | None = None
+
+
+class _LegacyLinks(_Strict):
+    data: list[LegacyLink]
+
+
+class LegacyNoteIn(_Strict):
+    note: str
+    event_time: DateTime
+    meeting_type: str | None = None
+    meeting_type_id: str | None = None
+    custom_emoji: str | None = None
+    timeline_items_contacts: _LegacyLinks | None = None
+
+
+class LegacyNoteCreate(_Strict):
+    timeline_event: LegacyNoteIn
+
+
+class LegacyNoteChanges(_Strict):
+    note: str | None = None
+    custom_emoji: str | None = None
+    event_time: DateTime | None = None
+    meeting_type_id: str | None = None
+
+
+class LegacyNoteUpdate(_Strict):
+    changes: LegacyNoteChanges = LegacyNoteChanges()
+    timeline_items_contacts: list[LegacyLink] = []
+    update_contacts: bool = False
+
+
+class LegacyReminderIn(_Strict):
+    title: str | None = None
+    text: str
+    is_complete: bool = False
+    due_at_date: Date
+    due_at_time: str | None = None
+    reminders_contacts: _LegacyLinks | None = None
+
+
+class LegacyReminderCreate(_Strict):
+    reminder: LegacyReminderIn
+
+
+class LegacyReminderChanges(_Strict):
+    text: str | None = None
+    title: str | None = None
+    is_complete: bool | None = None
+    due_at_time: str | None = None
+    due_at_date: Date | None = None
+
+
+class LegacyReminderUpdate(_Strict):
+    changes: LegacyReminderChanges = LegacyReminderChanges()
+    reminders_contacts: list[LegacyLink] = []
+    update_contacts: bool = False
+
+
 _PLAIN_MESSAGES = {
     "extra_forbidden": "unknown field",
     "missing": "required",
     "json_invalid": "not valid JSON",
 }
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
+
+
+def _is_type_name(part: str | int) -> bool:
+    return isinstance(part, str) and (part in _TYPE_NAMES or part[:1].isupper() or "[" in part)
 
 
 def location(loc: tuple[str | int, ...]) -> str:
@@ -301,11 +423,9 @@ def describe(error: ValidationError, *, shape: str) -> str:
     """One line naming the first offending item; ``shape`` is shown for top-level errors."""
     errors = error.errors(include_url=False)
     first = errors[0]
-    loc = tuple(first["loc"])
-    # pydantic reports the failing branch of `X | None` (e.g. "str") as the last location
-    # element; it names a type, not a field, so drop it.
-    if loc and isinstance(loc[-1], str) and loc[-1] in {"str", "int", "bool", "dict", "list"}:
-        loc = loc[:-1]
+    # pydantic puts the branch of a union it tried ("str", "LegacyEmailRow",
+    # "list[PhoneIn]") into the location; it names a type, not a field, so drop it.
+    loc = tuple(part for part in first["loc"] if not _is_type_name(part))
     message = _PLAIN_MESSAGES.get(first["type"], first["msg"])
     where = location(loc)
     if not loc and first["type"] != "json_invalid":

@@ -86,3 +86,120 @@ def test_legacy_routes_want_the_hasura_header(dex_client: ClientFactory) -> None
     assert httpx.get(f"{sandbox.legacy_url}/contacts", headers=bearer).status_code == 401
     wrong = {"x-hasura-dex-api-key": "wrong"}
     assert httpx.get(f"{sandbox.legacy_url}/reminders", headers=wrong).status_code == 401
+
+
+def test_legacy_writes_land_in_the_same_store(dex_client: ClientFactory) -> None:
+    sandbox, client = dex_client()
+    legacy = httpx.Client(
+        base_url=sandbox.legacy_url,
+        headers={"x-hasura-dex-api-key": sandbox.api_key.reveal()},
+    )
+    made = legacy.post(
+        "/contacts",
+        json={
+            "contact": {
+                "first_name": "Kay",
+                "last_name": "Ortiz",
+                "contact_emails": {"data": {"email": "kay@example.org"}},
+                "contact_phone_numbers": {"data": [{"phone_number": "+15550199"}]},
+            }
+        },
+    )
+    assert made.status_code == 201
+    kay = made.json()["insert_contacts_one"]
+    assert kay["emails"] == [{"email": "kay@example.org"}]
+    assert client.get(f"/contacts/{kay['id']}").json()["data"]["last_name"] == "Ortiz"
+
+    changed = legacy.put(
+        f"/contacts/{kay['id']}",
+        json={
+            "changes": {"job_title": "Pilot"},
+            "update_contact_emails": True,
+            "contact_emails": [{"contact_id": kay["id"], "email": "kay@new.example"}],
+        },
+    ).json()["update_contacts_by_pk"]
+    assert (changed["job_title"], changed["emails"]) == ("Pilot", [{"email": "kay@new.example"}])
+    assert changed["phones"] == [{"phone_number": "+15550199"}]  # not asked to update
+    assert legacy.put("/contacts/nobody", json={"changes": {}}).json() == {
+        "update_contacts_by_pk": None
+    }
+
+    note = legacy.post(
+        "/timeline_items",
+        json={
+            "timeline_event": {
+                "note": "first note",
+                "event_time": "2023-05-19T01:03:27.083Z",
+                "meeting_type": "note",
+                "timeline_items_contacts": {"data": [{"contact_id": kay["id"]}]},
+            }
+        },
+    ).json()["insert_timeline_items_one"]
+    assert note["contacts"] == [{"contact_id": kay["id"]}]
+    edited = legacy.put(
+        f"/timeline_items/{note['id']}",
+        json={
+            "changes": {"note": "edited"},
+            "timeline_items_contacts": [],
+            "update_contacts": True,
+        },
+    ).json()["update_timeline_items_by_pk"]
+    assert (edited["note"], edited["contacts"]) == ("edited", [])
+
+    reminder = legacy.post(
+        "/reminders",
+        json={
+            "reminder": {
+                "title": "t",
+                "text": "sample reminder",
+                "due_at_date": "2023-06-01",
+                "reminders_contacts": {"data": [{"contact_id": kay["id"]}]},
+            }
+        },
+    ).json()["insert_reminders_one"]
+    assert (reminder["body"], reminder["contact_ids"]) == (
+        "sample reminder",
+        [{"contact_id": kay["id"]}],
+    )
+    done = legacy.put(f"/reminders/{reminder['id']}", json={"changes": {"is_complete": True}})
+    assert done.json()["update_reminders_by_pk"]["is_complete"] is True
+    v1_reminders = client.get("/reminders").json()["data"]["items"]
+    assert [r["text"] for r in v1_reminders] == ["sample reminder"]
+
+    assert legacy.delete(f"/reminders/{reminder['id']}").json() == {
+        "delete_reminders_by_pk": {"id": reminder["id"]}
+    }
+    assert legacy.delete(f"/timeline_items/{note['id']}").status_code == 200
+    assert legacy.delete(f"/contacts/{kay['id']}").json() == {
+        "delete_contacts_by_pk": {"id": kay["id"]}
+    }
+    assert legacy.delete(f"/contacts/{kay['id']}").json() == {"delete_contacts_by_pk": None}
+    assert sandbox.stats()["contacts"] == 0
+
+
+def test_legacy_writes_are_validated(dex_client: ClientFactory) -> None:
+    sandbox, _ = dex_client()
+    legacy = httpx.Client(
+        base_url=sandbox.legacy_url,
+        headers={"x-hasura-dex-api-key": sandbox.api_key.reveal()},
+    )
+    bad_email = legacy.post(
+        "/contacts", json={"contact": {"contact_emails": {"data": {"email": "@gmail.com"}}}}
+    )
+    assert bad_email.status_code == 400
+    assert bad_email.json()["message"].startswith(
+        "contact.contact_emails.data.email: not an email address"
+    )
+    unknown_contact = legacy.post(
+        "/reminders",
+        json={
+            "reminder": {
+                "text": "x",
+                "due_at_date": "2023-06-01",
+                "reminders_contacts": {"data": [{"contact_id": "ghost"}]},
+            }
+        },
+    )
+    assert unknown_contact.json()["message"] == (
+        "reminder.reminders_contacts.data[0].contact_id: no contact with id ghost"
+    )
