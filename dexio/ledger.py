@@ -460,3 +460,8 @@ class Ledger:
 
     def idmap(self) -> Iterator[tuple[str, str, str | None]]:
         yield from self._db.execute("SELECT source_key, dest_id, content_hash FROM idmap")
+
+    def forget(self, run_id: str) -> None:
+        """Drop the id-map entries a run wrote (after ``dexio undo``): their contacts are
+        deleted or restored, so a re-run must plan against Dex again, not trust the map."""
+        self._tx("DELETE FROM idmap WHERE run_id = ?", [(run_id,)])
