@@ -61,6 +61,9 @@ from dexio.migrate import migrate
 from dexio import sandbox
 
 # -- cleanup / undo --
+# isort: split
+from dexio.cleanup import FixResult, MergeResult, Review, fix, merge, review_duplicates
+from dexio.undo import UndoResult, undo
 
 __all__ = [
     "SCHEMA",
@@ -73,14 +76,18 @@ __all__ = [
     "DexLegacy",
     "DexioError",
     "ExportResult",
+    "FixResult",
     "ImportResult",
     "InputError",
     "Ledger",
     "Mapping",
     "MappingError",
+    "MergeResult",
     "OutcomeUnknown",
     "RateLimited",
+    "Review",
     "ServerError",
+    "UndoResult",
     "UsageError",
     "WriteResult",
     "__version__",
@@ -89,13 +96,17 @@ __all__ = [
     "empty_frame",
     "export",
     "find_duplicates",
+    "fix",
     "import_files",
     "inspect",
     "load_mapping",
+    "merge",
     "migrate",
     "normalize",
     "plan",
     "read",
+    "review_duplicates",
     "sandbox",
+    "undo",
     "write",
 ]

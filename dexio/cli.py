@@ -516,6 +516,183 @@ def migrate_command(
     return result.exit_code
 
 
+# -- cleanup / undo --
+def _cleanup_dex(stack: Any, sandbox: bool, api_key: str | None) -> Any:
+    """The Dex account a cleanup command works on: the embedded sandbox or DEX_API_KEY."""
+    from dexio.dex import Dex
+
+    if sandbox:
+        from dexio.sandbox import embedded
+
+        box = stack.enter_context(embedded())
+        err_console.print(f"sandbox: {escape(str(box.db_path))}")
+        return stack.enter_context(Dex(api_key=box.api_key, base_url=box.base_url))
+    return stack.enter_context(Dex(api_key=api_key))
+
+
+_sandbox_option = click.option("--sandbox", is_flag=True, help="Work on the embedded sandbox.")
+_api_key_option = click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
+
+
+@cli.command("cleanup")
+@click.option(
+    "--out",
+    "out_dir",
+    default="dexio-cleanup",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for review.csv, review.xlsx and snapshot.jsonl.",
+)
+@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@_sandbox_option
+@_api_key_option
+def cleanup_command(out_dir: str, region: str | None, sandbox: bool, api_key: str | None) -> None:
+    """Find the duplicates already in Dex and write a review file; changes nothing.
+
+    One row per proposed group (member ids, names, e-mails, phones, reason, proposed
+    survivor). Put yes or no in the approve column, then run `dexio merge REVIEW_FILE`.
+    """
+    from contextlib import ExitStack
+
+    from dexio.cleanup import review_duplicates
+
+    with ExitStack() as stack:
+        dex = _cleanup_dex(stack, sandbox, api_key)
+        review = review_duplicates(out_dir, dex=dex, region=region)
+    out_console.print(
+        f"{review.contacts:,} contacts read; {review.groups.height:,} groups proposed "
+        f"({review.duplicates:,} contacts would be merged away); "
+        f"{review.ignored:,} flagged ignore_merge were left out"
+    )
+    for path in review.files:
+        out_console.print(f"wrote {escape(str(path))}")
+
+
+@cli.command("merge")
+@click.argument("review_file", type=click.Path(dir_okay=False))
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--batch-size", type=click.IntRange(1, 50), default=50, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Check the file against Dex, merge nothing.")
+@_sandbox_option
+@_api_key_option
+def merge_command(
+    review_file: str,
+    report_dir: str | None,
+    batch_size: int,
+    dry_run: bool,
+    sandbox: bool,
+    api_key: str | None,
+) -> int:
+    """Merge the groups marked yes in REVIEW_FILE (from `dexio cleanup`) in Dex.
+
+    Groups marked no are flagged ignore_merge so they are not proposed again. Resumable:
+    run the same command again after an interruption; no group is merged twice.
+    """
+    from contextlib import ExitStack
+
+    from dexio.cleanup import merge
+
+    with ExitStack() as stack:
+        dex = _cleanup_dex(stack, sandbox, api_key)
+        result = merge(
+            review_file, dex=dex, report_dir=report_dir, batch_size=batch_size, dry_run=dry_run
+        )
+    body = result.summary()
+    verb = "would merge" if dry_run else "merged"
+    out_console.print(
+        f"groups {verb}: {body['groups_merged']:,}; contacts removed: "
+        f"{body['contacts_removed']:,}; groups flagged ignore_merge: "
+        f"{body['groups_rejected_ignore_merge']:,}; groups skipped: {body['groups_skipped']:,}"
+    )
+    for reason, count in body["skipped_by_reason"].items():
+        out_console.print(f"  skipped, {escape(reason)}: {count:,}")
+    for problem in result.problems:
+        err_console.print(f"[yellow]warning:[/] {escape(problem)}")
+    for path in result.files:
+        out_console.print(f"wrote {escape(str(path))}")
+    return result.exit_code
+
+
+@cli.command("fix")
+@click.option("--phones", is_flag=True, help="Phones to E.164 (default: phones and e-mails).")
+@click.option("--emails", is_flag=True, help="E-mails trimmed, validated, repeats removed.")
+@click.option("--apply", is_flag=True, help="Write the changes (default: only report them).")
+@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@click.option(
+    "--report",
+    "report_dir",
+    default="dexio-fix",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for fix-changes.csv.",
+)
+@_sandbox_option
+@_api_key_option
+def fix_command(
+    phones: bool,
+    emails: bool,
+    apply: bool,
+    region: str | None,
+    report_dir: str,
+    sandbox: bool,
+    api_key: str | None,
+) -> None:
+    """Normalise the phones and e-mails already in Dex; a dry run unless --apply."""
+    from contextlib import ExitStack
+
+    from dexio.cleanup import fix
+
+    if not phones and not emails:
+        phones = emails = True
+    with ExitStack() as stack:
+        dex = _cleanup_dex(stack, sandbox, api_key)
+        result = fix(
+            phones=phones, emails=emails, apply=apply, region=region, dex=dex, report_dir=report_dir
+        )
+    changed = result.changes.height
+    if apply:
+        out_console.print(f"{result.scanned:,} contacts read; {result.updated:,} updated")
+    else:
+        out_console.print(
+            f"{result.scanned:,} contacts read; {changed:,} would change (dry run: add --apply)"
+        )
+    for path in result.files:
+        out_console.print(f"wrote {escape(str(path))}")
+
+
+@cli.command("undo")
+@click.argument("report_dir", type=click.Path(file_okay=False))
+@click.option("--yes", is_flag=True, help="Make the changes (default: only report them).")
+@_sandbox_option
+@_api_key_option
+def undo_command(report_dir: str, yes: bool, sandbox: bool, api_key: str | None) -> int:
+    """Take back the import or migration recorded in REPORT_DIR; a dry run unless --yes.
+
+    Deletes the contacts it created, restores the ones it updated, removes the notes,
+    reminders and tags it added. Contacts edited in Dex since are left alone and listed.
+    """
+    from contextlib import ExitStack
+
+    from dexio.undo import undo
+
+    with ExitStack() as stack:
+        dex = _cleanup_dex(stack, sandbox, api_key)
+        result = undo(report_dir, dex=dex, yes=yes)
+    if not result.runs and not result.actions.height:
+        out_console.print("nothing to undo: every run in this folder is already undone")
+    for what, count in result.summary()["counts"].items():
+        out_console.print(f"{escape(what)}: {count:,}")
+    for row in result.left_alone.head(20).iter_rows(named=True):
+        out_console.print(
+            f"left alone: {row['kind']} {row['contact_id']} ({escape(row['reason'] or '')})"
+        )
+    if not yes:
+        out_console.print("dry run: nothing was changed; add --yes to undo")
+    for path in result.files:
+        out_console.print(f"wrote {escape(str(path))}")
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dexio`` console script: one place that maps errors to exit codes."""
     try:
