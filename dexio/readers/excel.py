@@ -19,7 +19,7 @@ import polars as pl
 
 from dexio.errors import InputError
 from dexio.mapping import ISSUES_COLUMN, ROW_COLUMN
-from dexio.readers.text import RawTable, tidy
+from dexio.readers.text import RawTable, tidy, unique_names
 
 #: Rows looked at to find the header (title rows and blank rows may come first).
 HEADER_SCAN_ROWS = 30
@@ -115,9 +115,8 @@ def _read_sheet(reader: Any, file: Path, name: str) -> RawTable | None:
         frame = reader.load_sheet(name, header_row=header_index, dtypes="string").to_polars()
     except Exception as exc:
         raise InputError(f"sheet {name!r} cannot be read ({_reason(exc)})", file=file) from None
-    frame = frame.rename(
-        {c: f"column_{i + 1}" for i, c in enumerate(frame.columns) if c.startswith("__UNNAMED__")}
-    )
+    names = ["" if c.startswith("__UNNAMED__") else c for c in frame.columns]
+    frame = frame.rename(dict(zip(frame.columns, unique_names(names), strict=True)))
     if frame.height == 0:
         return None
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)

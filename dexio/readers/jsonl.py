@@ -16,7 +16,7 @@ import polars as pl
 
 from dexio.errors import InputError
 from dexio.mapping import ISSUES_COLUMN, ROW_COLUMN
-from dexio.readers.text import MAX_FIELD_BYTES, RawTable, clean_cell, decode
+from dexio.readers.text import MAX_FIELD_BYTES, RawTable, clean_cell, decode, safe_name
 from dexio.schema import COLUMNS, SCHEMA, conform
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def _raw_table(records: list[tuple[int, Any]]) -> RawTable:
             rows.append({})
             issues.append([f"{REJECTED}{where} is not a JSON object"])
             continue
-        flat = {str(k): _cell(v) for k, v in record.items()}
+        flat = {safe_name(str(k).strip()) or "(blank)": _cell(v) for k, v in record.items()}
         names.update(dict.fromkeys(flat))
         rows.append(flat)
         issues.append([])

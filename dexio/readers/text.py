@@ -142,7 +142,7 @@ def sniff(text: str, file: str) -> Layout:
 def _records(lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
     """Parse the sample with the csv module, keeping the line each record starts on."""
     out: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO("".join(lines)), delimiter=delimiter, strict=False)
+    reader = csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=False)
     start = 0
     try:
         for record in reader:
@@ -168,7 +168,7 @@ def read_delimited(data: bytes, file: str) -> RawTable:
         offset = len(
             "".join(sample.splitlines(keepends=True)[: layout.header_line]).encode("utf-8")
         )
-    header = _unique_names(layout.header)
+    header = unique_names(layout.header)
     problems: list[str] = []
     try:
         frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
@@ -177,7 +177,7 @@ def read_delimited(data: bytes, file: str) -> RawTable:
         frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
     if frame is None:
         body = utf8[offset:] if offset else utf8
-        frame = _read_with_csv_module(body, layout.delimiter, header)
+        frame = _read_with_csv_module(body, layout.delimiter, header, file)
         problems.append("some rows have more values than the header has columns (kept in extra)")
     frame = tidy(frame)
     if frame.height == 0:
@@ -219,26 +219,42 @@ def _parse(body: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | Non
     return frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
 
 
-def _unique_names(header: list[str]) -> list[str]:
+def safe_name(name: str) -> str:
+    """polars reads the column name "*" as every column and "^...$" as a regex: wrap those."""
+    if name == "*" or (name.startswith("^") and name.endswith("$")):
+        return f"({name})"
+    return name
+
+
+def unique_names(header: list[str]) -> list[str]:
+    """Header cells as column names: trimmed, blank ones numbered, repeats told apart."""
     seen: Counter[str] = Counter()
     names = []
     for i, raw in enumerate(header):
-        name = raw.strip().lstrip("\ufeff") or f"column_{i + 1}"
+        name = safe_name(raw.strip().lstrip("\ufeff")) or f"column_{i + 1}"
         seen[name] += 1
         names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return names
 
 
-def _read_with_csv_module(body: bytes, delimiter: str, header: list[str]) -> pl.DataFrame:
+def _read_with_csv_module(
+    body: bytes, delimiter: str, header: list[str], file: str
+) -> pl.DataFrame:
     """Slow path for files polars refuses: keep every value, flag the rows that overflow."""
     text = body.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=False)
-    next(reader, None)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     width = len(header)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     overflow: list[str | None] = []
     issues: list[list[str] | None] = []
-    for record in reader:
+    try:
+        next(reader, None)
+        records = list(reader)
+    except csv.Error as exc:
+        raise InputError(
+            f"cannot be read as delimited text near line {reader.line_num}: {exc}", file=file
+        ) from None
+    for record in records:
         if not record or not any(v.strip() for v in record):
             continue
         padded = record[:width] + [None] * (width - len(record))
