@@ -193,13 +193,16 @@ class _EmbeddedServer(uvicorn.Server):
                 loop.call_soon_threadsafe(wake.set)
 
 
-def _config(app: SandboxApp, log_level: str) -> uvicorn.Config:
+def _config(app: SandboxApp, log_level: str, *, own_logging: bool) -> uvicorn.Config:
+    """uvicorn settings; ``own_logging=False`` (embedded) leaves the host's logging setup
+    alone: uvicorn's records then go wherever the application sends log records."""
     return uvicorn.Config(
         app.asgi,
         lifespan="off",
         http="h11",  # the drop-after-commit fault relies on h11's framing checks
         ws="none",
         log_level=log_level,
+        log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         access_log=False,
         timeout_graceful_shutdown=2,
     )
@@ -231,7 +234,7 @@ def embedded(
     app = app_factory(api)(db_path=db_path, api_key=key, faults=config)
     sock = bind_socket(DEFAULT_HOST, 0)
     port = sock.getsockname()[1]
-    server = _EmbeddedServer(_config(app, "warning"))
+    server = _EmbeddedServer(_config(app, "warning", own_logging=False))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"dexio-sandbox-{port}", daemon=True
     )
@@ -299,7 +302,7 @@ def serve(
     if not _is_loopback(host):
         announce(f"Warning: listening on {host}, reachable from other machines.")
     try:
-        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+        uvicorn.Server(_config(app, log_level, own_logging=True)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
         announce("Stopped.")
     finally:
