@@ -26,6 +26,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dexio.nicknames import are_nicknames
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -419,6 +421,7 @@ def _related(name: str, taken: set[str]) -> bool:
             name[:3] == other[:3]
             or name in NICKNAMES.get(other, [])
             or other in NICKNAMES.get(name, [])
+            or are_nicknames(name, other)
         ):
             return True
     return False

@@ -7,6 +7,7 @@ Everything here is a polars expression over the whole frame; the only per-value 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 import polars as pl
@@ -107,27 +108,35 @@ def email_user(expr: pl.Expr) -> pl.Expr:
     return local.str.replace(r"\+.*$", "").str.replace_all(r"[._-]", "")
 
 
+def _per_value(frame: pl.DataFrame, expr: pl.Expr, how: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """``how(expr)`` computed once per distinct value (names repeat a lot) and mapped back."""
+    values = frame.select(expr.alias("v"))["v"]
+    table = values.unique().drop_nulls().to_frame("v").with_columns(f=how(pl.col("v")))
+    return values.replace_strict(table["v"], table["f"], default=None, return_dtype=pl.String)
+
+
 def features(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per record (``_i``) with the folded values matching compares."""
-    full = fold(pl.col("full_name"))
+    full = _per_value(frame, pl.col("full_name"), fold)
+    first_raw = _per_value(frame, pl.col("first_name"), fold)
+    last_raw = _per_value(frame, pl.col("last_name"), fold)
     first = pl.coalesce(
-        fold(pl.col("first_name")),
-        pl.when(pl.col("last_name").is_null()).then(full.str.extract(r"^(\S+) ", 1)),
+        pl.lit(first_raw),
+        pl.when(pl.lit(last_raw).is_null()).then(pl.lit(full).str.extract(r"^(\S+) ", 1)),
     )
     last = pl.coalesce(
-        fold(pl.col("last_name")),
-        pl.when(pl.col("first_name").is_null()).then(full.str.extract(r" (\S+)$", 1)),
+        pl.lit(last_raw),
+        pl.when(pl.lit(first_raw).is_null()).then(pl.lit(full).str.extract(r" (\S+)$", 1)),
     )
-    company = company_key(pl.col("company"))
-    city = fold(pl.col("legacy_location").str.extract(r"^([^,;]+)", 1))
-    return frame.select(
+    company = _per_value(frame, pl.col("company"), company_key)
+    city = _per_value(frame, pl.col("legacy_location").str.extract(r"^([^,;]+)", 1), fold)
+    out = frame.select(
         "_i",
         fn=first,
         ln=last,
-        company_n=company,
+        company_n=pl.lit(company),
         bday=pl.col("birthday").str.strip_chars(),
-        city=city,
-        title_n=fold(pl.col("job_title")),
+        city=pl.lit(city),
         users=pl.col("emails")
         .list.eval(email_user(pl.element().struct.field("email")))
         .list.eval(
@@ -159,8 +168,41 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         .list.eval(pl.element().filter(pl.element().str.len_chars() == 7))
         .list.unique()
         .fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        display_company=pl.col("company").str.strip_chars(),
     )
+    return out.with_columns(users=_distinctive(out))
+
+
+def _distinctive(feats: pl.DataFrame) -> pl.Series:
+    """Each record's e-mail user parts that say more than its name (see distinctive_user).
+
+    The clear cases are decided with expressions (four or more digits: yes; exactly the
+    name, its initial and the last name, or the last name alone: no); the rest, a small
+    share, by :func:`distinctive_user` once per distinct (user, first, last).
+    """
+    rows = feats.select("_i", "fn", "ln", "users").explode("users").drop_nulls("users")
+    fn, ln = pl.col("fn").str.replace_all(" ", ""), pl.col("ln").str.replace_all(" ", "")
+    letters = pl.col("users").str.replace_all(r"\d+", "")
+    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
+    f0 = fn.str.slice(0, 1)
+    shapes = [fn + ln, ln + fn, f0 + ln, ln + f0, fn + ln.str.slice(0, 1), ln, fn]
+    exact_shape = pl.any_horizontal(*[(letters == s).fill_null(False) for s in shapes])
+    rows = rows.with_columns(
+        decided=pl.when(digits >= 4)
+        .then(True)
+        .when(exact_shape | (letters.str.len_chars() == 0))
+        .then(False)
+    )
+    open_ = rows.filter(pl.col("decided").is_null()).select("users", "fn", "ln").unique()
+    verdicts = open_.with_columns(
+        verdict=pl.Series(
+            [distinctive_user(u, f, l) for u, f, l in open_.iter_rows()],  # noqa: E741
+            dtype=pl.Boolean,
+        )
+    )
+    rows = rows.join(verdicts, on=["users", "fn", "ln"], how="left", nulls_equal=True)
+    kept = rows.filter(pl.coalesce("decided", "verdict")).group_by("_i").agg(pl.col("users"))
+    lists = feats.select("_i").join(kept, on="_i", how="left", maintain_order="left")
+    return lists["users"].fill_null(pl.lit([], dtype=pl.List(pl.String)))
 
 
 @cache
@@ -200,12 +242,12 @@ _HOUSEHOLD = frozenset({"family", "fam", "home", "house", "household", "the", "f
 def distinctive_user(user: str, first: str | None, last: str | None) -> bool:
     """Does an e-mail user part say more than the name does?
 
-    "marksmith", "m.smith", "marksmith83" or "bob.smith" for Robert Smith are made of the
-    name (and two different Mark Smiths often have them); "marksmith1984" or "sparkle.m"
-    are not, and sharing one is evidence. Typos in the name ("Smih") are allowed for.
+    "marksmith", "m.smith", "marksmith83", "marksmith122" or "bob.smith" for Robert Smith
+    are made of the name and a short number (two different Mark Smiths often have them);
+    "marksmith1984" or "sparkle.m" are not, and sharing one is evidence. Typos in the name ("Smih") are allowed for.
     """
     letters = re.sub(r"\d+", "", user)
-    if len(user) - len(letters) >= 3:
+    if len(user) - len(letters) >= 4:
         return True
     if not letters:
         return False

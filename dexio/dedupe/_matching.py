@@ -18,7 +18,6 @@ import polars as pl
 from dexio.dedupe._features import (
     ROLE_MAILBOXES,
     canonical_first,
-    distinctive_user,
     email_user,
     is_nickname_pair,
     name_similarity,
@@ -27,6 +26,10 @@ from dexio.nicknames import formal_names
 
 #: Kind of link -> priority when several explain one merge (lower wins).
 PRIORITY = {"email": 0, "linkedin": 1, "phone": 2, "fuzzy": 3}
+
+#: Below this many records, name and company counts say little about how common they are:
+#: the chance of a coincidence is estimated as if the file had this many.
+_MIN_POPULATION = 1000
 
 EDGE_SCHEMA = {
     "a": pl.UInt32,
@@ -48,6 +51,9 @@ class Options:
     #: Fuzzy: the name score (mean of first and last part) needed, and the weakest part.
     fuzzy_name_min: float = 0.9
     fuzzy_part_min: float = 0.85
+    #: A shared company (or switchboard) is evidence only while same-name people there by
+    #: chance are rarer than this (name count x company count / records).
+    company_chance_max: float = 0.1
     #: Fuzzy blocks larger than this are skipped (they are not informative).
     max_block: int = 60
     fuzzy: bool = True
@@ -283,9 +289,10 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
                     pl.lit(" records)"),
                 ]
             ),
+            n="n",
         )
         .group_by("a", "b")
-        .agg(pl.col("evidence").sort().first())
+        .agg(pl.col("evidence").sort_by("n").first(), key_count=pl.col("n").min())
     )
     shared_keys = shared.select("kind", "value", records=pl.col("n").cast(pl.UInt32)).sort(
         "records", "kind", "value", descending=[True, False, False]
@@ -324,21 +331,6 @@ def _birthday_match(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 def _both_present(name: str) -> pl.Expr:
     return (pl.col(f"{name}_a").list.len() > 0) & (pl.col(f"{name}_b").list.len() > 0)
-
-
-def _distinctive_users(cand: pl.DataFrame) -> pl.DataFrame:
-    """Add ``shared_user``: an e-mail user part both records have that is not just the name."""
-    shared = cand.select(
-        "a", "b", "fn_a", "ln_a", "fn_b", "ln_b",
-        user=pl.col("users_a").list.set_intersection("users_b"),
-    ).explode("user").drop_nulls("user")  # fmt: skip
-    keep = [
-        distinctive_user(u, fa, la) and distinctive_user(u, fb, lb)
-        for u, fa, la, fb, lb in shared.select("user", "fn_a", "ln_a", "fn_b", "ln_b").iter_rows()
-    ]
-    shared = shared.filter(pl.Series(keep, dtype=pl.Boolean))
-    first = shared.group_by("a", "b").agg(shared_user=pl.col("user").min())
-    return cand.join(first, on=["a", "b"], how="left")
 
 
 def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
@@ -432,9 +424,19 @@ def fuzzy_edges(
         shared_keys.filter(pl.col("kind") == "phone")["value"].str.replace_all(r"\D", "")
     ).str.slice(-7)
     shared_emails = shared_keys.filter(pl.col("kind") == "email")["value"]
-    side = feats.select(
+    # How surprising is a shared company? (records with this name) x (records at this
+    # company) / (records) is how many same-name people the company would hold by chance.
+    canon = _canonical_firsts(feats["fn"])
+    freq = feats.join(canon, on="fn", how="left").select(
+        "_i",
+        name_n=pl.len().over("cfn", "ln"),
+        company_count=pl.when(pl.col("company_n").is_not_null()).then(pl.len().over("company_n")),
+    )
+    side = feats.join(freq, on="_i").select(
         "_i",
         "company_n",
+        "name_n",
+        "company_count",
         "bday",
         "city",
         "users",
@@ -449,7 +451,9 @@ def fuzzy_edges(
         side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i"
     )
     cand = cand.join(same_name, on=["a", "b"], how="left")
-    cand = _distinctive_users(cand)
+    cand = cand.with_columns(
+        shared_user=pl.col("users_a").list.set_intersection("users_b").list.sort().list.first()
+    )
     both = _both_present
     # Two people of one name at one company still differ in their own numbers, in the
     # address the company gave each of them, in birthdays and LinkedIn profiles.
@@ -467,8 +471,14 @@ def fuzzy_edges(
     ).fill_null(False)
     diff_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
     diff_city = (pl.col("city_a") != pl.col("city_b")).fill_null(False)
+    chance = (
+        pl.max_horizontal("name_n_a", "name_n_b").cast(pl.Float64)
+        * pl.col("company_count_a")
+        / max(feats.height, _MIN_POPULATION)
+    )
     cand = cand.with_columns(
-        same_company=(pl.col("company_n_a") == pl.col("company_n_b")).fill_null(False),
+        same_company=(pl.col("company_n_a") == pl.col("company_n_b")).fill_null(False)
+        & (chance < opts.company_chance_max).fill_null(False),
         same_bday=_birthday_match(pl.col("bday_a"), pl.col("bday_b")).fill_null(False),
         shared_tail=pl.col("tails_a").list.set_intersection("tails_b").list.first(),
         veto=diff_bday | diff_linkedin | diff_phones | diff_work_email,
@@ -481,6 +491,14 @@ def fuzzy_edges(
     )
     # A company or a shared switchboard is a place many people share: enough only when
     # nothing else about the two records disagrees.
+    key_chance = (
+        pl.max_horizontal("name_n_a", "name_n_b").cast(pl.Float64)
+        * pl.col("key_count")
+        / max(feats.height, _MIN_POPULATION)
+    )
+    cand = cand.with_columns(
+        evidence=pl.when(key_chance < opts.company_chance_max).then(pl.col("evidence"))
+    )
     place = (pl.col("same_company") | pl.col("evidence").is_not_null()) & ~pl.col("diff_city")
     cand = cand.filter((personal | place) & ~pl.col("veto"))
     name_part = pl.concat_str(

@@ -220,6 +220,17 @@ def test_same_name_at_one_company_with_different_mobiles_or_cities_is_two_people
     assert groups(same) == {frozenset({("a.csv", 1), ("b.csv", 1)})}
 
 
+def test_a_common_name_at_a_big_company_is_not_evidence_enough() -> None:
+    # 40 John Smiths at one employer: sharing the company proves nothing about any two.
+    crowd = [person("hr.csv", i + 1, "John", "Smith", company="Bigco") for i in range(40)]
+    pair = [
+        person("hr.csv", 41, "Ana", "Lopez", company="Tiny Co"),
+        person("hr.csv", 42, "Ana", "Lopez", company="Tiny Co."),
+    ]
+    result = run(*crowd, *pair)
+    assert groups(result) == {frozenset({("hr.csv", 41), ("hr.csv", 42)})}
+
+
 def test_survivorship_unites_lists_keeps_primary_and_lists_conflicts() -> None:
     result = run(
         person(
