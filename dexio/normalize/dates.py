@@ -158,9 +158,10 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         },
         schema={"__raw": pl.String, "__birthday": pl.String, "__problem": pl.String},
     )
-    frame = frame.with_columns(raw.alias("__raw")).join(
+    looked_up = frame.select(ROW, raw.alias("__raw")).join(
         results, on="__raw", how="left", maintain_order="left"
     )
+    frame = frame.with_columns(looked_up["__raw"], looked_up["__problem"])
     failed = pl.col("__problem").is_not_null()
     frame = append_issues(
         frame,
@@ -173,6 +174,4 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")
     )
     frame = merge_extra(frame, additions)
-    return frame.with_columns(pl.col("__birthday").alias("birthday")).drop(
-        "__raw", "__birthday", "__problem"
-    )
+    return frame.with_columns(looked_up["__birthday"].alias("birthday")).drop("__raw", "__problem")

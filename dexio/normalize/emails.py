@@ -3,6 +3,9 @@
 Validation runs once per distinct address written in the input and is joined back. An
 address that fails is taken out of ``emails`` but kept in ``extra`` under
 ``"invalid_emails"``, with a row issue, so nothing typed by a person is lost.
+
+Order: an address marked preferred (``* Home``, ``pref``) first; then the ranking the
+source gave, if any; then personal before work; then list order.
 """
 
 from __future__ import annotations
@@ -12,7 +15,16 @@ import re
 import email_validator
 import polars as pl
 
-from dexio.normalize._annotate import ROW, append_row_issues, merge_extra, repeat_issues
+from dexio.normalize._annotate import (
+    ROW,
+    aligned,
+    append_row_issues,
+    explode_items,
+    mark_first,
+    merge_extra,
+    rank_in_row,
+    repeat_issues,
+)
 from dexio.schema import EMAIL
 
 #: The labels dexio writes, and the spellings exports use for them (lower-cased).
@@ -91,10 +103,7 @@ def _check_text(raw: pl.Expr) -> pl.Expr:
 def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (
-        frame.select(ROW, "emails")
-        .explode("emails", keep_nulls=False)
-        .with_columns(pl.int_range(pl.len()).over(ROW).alias("__position"))
-        .unnest("emails")
+        explode_items(frame, "emails")
         .with_columns(
             pl.col("email")
             .str.strip_chars()
@@ -104,7 +113,14 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("__raw")
         )
         .filter(pl.col("__raw").is_not_null())
-        .with_columns(_check_text(pl.col("__raw")).alias("__text"))
+        .select(
+            ROW,
+            "__position",
+            "__raw",
+            "label",
+            "ranking",
+            _check_text(pl.col("__raw")).alias("__text"),
+        )
     )
 
     distinct = items["__text"].unique()
@@ -131,49 +147,61 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("__preferred"),
         )
         .with_columns(pl.col("__email").str.to_lowercase().alias("__key"))
-        .sort(ROW, "ranking", "__position", nulls_last=True)
+        .drop("__text")
     )
 
     invalid = items.filter(pl.col("__problem").is_not_null())
-    valid = items.filter(pl.col("__problem").is_null())
     # The first spelling in source order stays; a repeat lends its label and preference.
-    first = pl.int_range(pl.len()).over(ROW, "__key") == 0
-    repeats = valid.filter(~first)
-    kept = (
-        valid.with_columns(
-            pl.col("label").drop_nulls().first().over(ROW, "__key"),
-            pl.col("__preferred").any().over(ROW, "__key"),
+    valid = mark_first(items.filter(pl.col("__problem").is_null()), "ranking", "__position")
+    del items  # a million-row frame's worth of strings: free it before the next copies
+    repeats = valid.filter(~pl.col("__first"))
+    kept = valid.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
+    del valid
+    if repeats.height:
+        lent = repeats.group_by(ROW, "__key", maintain_order=True).agg(
+            pl.col("label").drop_nulls().first().alias("__lent_label"),
+            pl.col("__preferred").any().alias("__lent_preferred"),
         )
-        .filter(first)
-        .with_columns(
+        kept = (
+            kept.join(lent, on=[ROW, "__key"], how="left", maintain_order="left")
+            .with_columns(
+                pl.coalesce("label", "__lent_label").alias("label"),
+                (pl.col("__preferred") | pl.col("__lent_preferred").fill_null(False)).alias(
+                    "__preferred"
+                ),
+            )
+            .drop("__lent_label", "__lent_preferred")
+        )
+    lists = (
+        kept.with_columns(
             pl.col("label")
             .replace_strict(_LABEL_ORDER, default=1, return_dtype=pl.Int8)
             .alias("__label_order")
         )
+        # A ranking already on an entry is the source saying which comes first (readers
+        # fold Google's "* " and vCard's PREF into it); personal-before-work orders the rest.
         .sort(
             ROW,
             pl.col("__preferred").not_(),
-            "__label_order",
             "ranking",
+            "__label_order",
             "__position",
             nulls_last=True,
         )
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(ROW).alias("ranking"))
-    )
-    lists = kept.group_by(ROW, maintain_order=True).agg(
-        pl.struct(pl.col("__email").alias("email"), "label", "ranking")
-        .cast(EMAIL)
-        .alias("__emails")
-    )
-    out = (
-        frame.join(lists, on=ROW, how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("emails").is_null())
-            .then(None)
-            .otherwise(pl.col("__emails").fill_null(pl.lit([], dtype=pl.List(EMAIL))))
-            .alias("emails")
+        .with_columns(rank_in_row().alias("ranking"))
+        .group_by(ROW, maintain_order=True)
+        .agg(
+            pl.struct(pl.col("__email").alias("email"), "label", "ranking")
+            .cast(EMAIL)
+            .alias("__emails")
         )
-        .drop("__emails")
+    )
+    new = aligned(frame, lists, "__emails")
+    out = frame.with_columns(
+        pl.when(pl.col("emails").is_null())
+        .then(None)
+        .otherwise(pl.lit(new).fill_null(pl.lit([], dtype=pl.List(EMAIL))))
+        .alias("emails")
     )
 
     issues = pl.concat(

@@ -17,7 +17,15 @@ import polars as pl
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 from dexio.errors import UsageError
-from dexio.normalize._annotate import ROW, append_row_issues, repeat_issues
+from dexio.normalize._annotate import (
+    ROW,
+    aligned,
+    append_row_issues,
+    explode_items,
+    mark_first,
+    rank_in_row,
+    repeat_issues,
+)
 from dexio.schema import PHONE
 
 FALLBACK_REGION = "US"
@@ -61,11 +69,14 @@ PHONE_LABELS: dict[str, tuple[str, ...]] = {
         "homefax",
     ),
     "pager": ("pager", "beeper"),
-    "other": ("other", "other phone", "voice", "tel", "phone"),
+    "other": ("other", "other phone", "voice", "tel", "phone", "msg", "text"),
 }
 _LABEL_BY_SPELLING = {
     spelling: label for label, spellings in PHONE_LABELS.items() for spelling in spellings
 }
+#: In a vCard type list the most specific kind of line wins ("WORK,FAX" is a fax).
+_TYPE_PRIORITY = ("fax", "pager", "mobile", "work", "home", "main", "other")
+_PREFERRED_WORDS = frozenset({"pref", "preferred"})
 _APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 
 _PARSE_FAILURES = {
@@ -109,18 +120,36 @@ def resolve_region(region: str | None) -> str:
     return code
 
 
-def unify_label(label: str | None) -> str | None:
-    """One label from the vocabulary of :data:`PHONE_LABELS`; unknown labels kept as written."""
+def read_label(label: str | None) -> tuple[str | None, bool]:
+    """(label from :data:`PHONE_LABELS`, marked preferred) for a label as exports write it.
+
+    Handles Apple's ``_$!<Mobile>!$_``, Google's ``* Mobile`` (primary) and vCard type
+    lists (``CELL,VOICE,PREF``: fax beats mobile beats work beats home). A label of the
+    user's own ("Grandma's") is kept as written.
+    """
     if label is None:
-        return None
+        return None, False
     text = label.strip()
     apple = _APPLE_LABEL.match(text)
     if apple:
-        text = apple.group(1)
+        text = apple.group(1).strip()
+    preferred = text.startswith("*")
     text = text.lstrip("*").strip()
-    if not text:
-        return None
-    return _LABEL_BY_SPELLING.get(" ".join(text.lower().split()), text)
+    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w]
+    if any(w in _PREFERRED_WORDS for w in words):
+        preferred = True
+        words = [w for w in words if w not in _PREFERRED_WORDS]
+    if not words:
+        return None, preferred
+    spelled = " ".join(words)
+    if spelled in _LABEL_BY_SPELLING:
+        return _LABEL_BY_SPELLING[spelled], preferred
+    known = {_LABEL_BY_SPELLING[w] for w in words if w in _LABEL_BY_SPELLING}
+    for label_name in _TYPE_PRIORITY:
+        if label_name in known:
+            return label_name, preferred
+    kept = re.sub(r"(?i)[,;\s]*\b(pref|preferred)\b[,;\s]*", " ", text).strip(" ,;")
+    return (kept or None), preferred
 
 
 def parse_phone(text: str, region: str) -> tuple[str | None, str | None, str | None, str | None]:
@@ -187,10 +216,7 @@ def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
 def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite the ``phones`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (
-        frame.select(ROW, "phones")
-        .explode("phones", keep_nulls=False)
-        .with_columns(pl.int_range(pl.len()).over(ROW).alias("__position"))
-        .unnest("phones")
+        explode_items(frame, "phones")
         .with_columns(
             pl.coalesce(
                 pl.col("phone_number").str.strip_chars().replace("", None),
@@ -199,7 +225,16 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             _region_hint(pl.col("country_code"), region).alias("__region"),
         )
         .filter(pl.col("__raw").is_not_null())
-        .with_columns(_parse_text(pl.col("__raw")).alias("__text"))
+        .select(
+            ROW,
+            "__position",
+            "__raw",
+            "__region",
+            "country_code",
+            "label",
+            "ranking",
+            _parse_text(pl.col("__raw")).alias("__text"),
+        )
     )
     distinct = items.select("__text", "__region").unique()
     parsed = [parse_phone(raw, hint) for raw, hint in distinct.iter_rows()]
@@ -209,8 +244,8 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         for name, column in zip(_PARSED_FIELDS, columns, strict=True)
     )
 
-    labels = items.select(pl.col("label").unique().drop_nulls())["label"]
-    label_map = {label: unify_label(label) for label in labels.to_list()}
+    labels = items["label"].unique().drop_nulls().to_list()
+    read = {label: read_label(label) for label in labels}
 
     items = (
         items.join(results, on=["__text", "__region"], how="left")
@@ -219,38 +254,57 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             pl.coalesce("__shown", "__raw").alias("phone_number"),
             pl.col("__sanitized").alias("phone_number_sanitized"),
             pl.coalesce("__calling_code", "country_code").alias("country_code"),
-            pl.col("label").replace_strict(label_map, default=None, return_dtype=pl.String),
+            pl.col("label").replace_strict(
+                {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
+            ),
+            pl.col("label")
+            .replace_strict(
+                {k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean
+            )
+            .fill_null(False)
+            .alias("__preferred"),
             pl.coalesce("__sanitized", "__raw").alias("__key"),
         )
-        .sort(ROW, pl.col("ranking"), "__position", nulls_last=True)
+        .drop("__text", "__region", "__shown", "__sanitized", "__calling_code")
     )
+    # The source's own order: its preferred number, its ranking, its list order.
+    order = (pl.col("__preferred").not_(), "ranking", "__position")
     issues = items.filter(pl.col("__problem").is_not_null()).select(
         ROW, "__position", pl.format("phone '{}' {}", "__raw", "__problem").alias("issue")
     )
-    first = pl.int_range(pl.len()).over(ROW, "__key") == 0
-    repeats = repeat_issues(items.filter(~first), "phone")
-    kept = (
-        items.with_columns(
-            # A repeat may carry the label the kept entry lacks.
-            pl.col("label").drop_nulls().first().over(ROW, "__key").alias("label")
+    items = mark_first(items, *order)
+    removed = items.filter(~pl.col("__first"))
+    repeats = repeat_issues(removed, "phone")
+    kept = items.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
+    del items  # a million-row frame's worth of strings: free it before the next copies
+    if removed.height:
+        # A repeat may carry the label the kept entry lacks.
+        lent = (
+            removed.filter(pl.col("label").is_not_null())
+            .group_by(ROW, "__key", maintain_order=True)
+            .agg(pl.col("label").first().alias("__lent"))
         )
-        .filter(first)
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(ROW).alias("ranking"))
-    )
-    lists = kept.group_by(ROW, maintain_order=True).agg(
-        pl.struct("phone_number", "country_code", "phone_number_sanitized", "label", "ranking")
-        .cast(PHONE)
-        .alias("__phones")
-    )
-    out = (
-        frame.join(lists, on=ROW, how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("phones").is_null())
-            .then(None)
-            .otherwise(pl.col("__phones").fill_null(pl.lit([], dtype=pl.List(PHONE))))
-            .alias("phones")
+        kept = (
+            kept.join(lent, on=[ROW, "__key"], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("label", "__lent").alias("label"))
+            .drop("__lent")
         )
-        .drop("__phones")
+    lists = (
+        kept.sort(ROW, *order, nulls_last=True)
+        .with_columns(rank_in_row().alias("ranking"))
+        .group_by(ROW, maintain_order=True)
+        .agg(
+            pl.struct("phone_number", "country_code", "phone_number_sanitized", "label", "ranking")
+            .cast(PHONE)
+            .alias("__phones")
+        )
+    )
+    new = aligned(frame, lists, "__phones")
+    out = frame.with_columns(
+        pl.when(pl.col("phones").is_null())
+        .then(None)
+        .otherwise(pl.lit(new).fill_null(pl.lit([], dtype=pl.List(PHONE))))
+        .alias("phones")
     )
     row_issues = pl.concat([issues, repeats]).sort(ROW, "__position").select(ROW, "issue")
     return append_row_issues(out, row_issues)

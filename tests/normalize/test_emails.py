@@ -96,6 +96,21 @@ def test_explicit_preference_then_personal_before_work_then_source_order() -> No
     assert [e for e, _, _ in emails_of(out, 3)] == ["d1@x.com", "d2@x.com", "d3@x.com"]
 
 
+def test_a_ranking_from_the_source_wins_over_personal_before_work() -> None:
+    # A reader ranks a Google "* Work" primary 1 and strips the star from the label.
+    frame = from_records(
+        [
+            contact(
+                email("ana@acme.com", "work", ranking=1), email("ana@gmail.com", "home", ranking=2)
+            )
+        ]
+    )
+    assert emails_of(normalize(frame, region="GB")) == [
+        ("ana@acme.com", "work", 1),
+        ("ana@gmail.com", "personal", 2),
+    ]
+
+
 def test_repeats_compare_case_insensitively_and_keep_the_first_spelling() -> None:
     frame = from_records(
         [

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dexio import normalize
 from dexio.errors import UsageError
-from dexio.normalize.phones import default_region, unify_label
+from dexio.normalize.phones import default_region, read_label
 from dexio.schema import check, from_records
 
 
@@ -141,13 +141,27 @@ def test_source_rankings_order_the_result() -> None:
         ("* Main", "main"),
         ("Pager", "pager"),
         ("Other", "other"),
+        ("CELL,VOICE", "mobile"),
+        ("WORK,FAX", "fax"),
+        ("HOME,VOICE,PREF", "home"),
         ("Grandma's", "Grandma's"),  # a label of the user's own is kept
         ("  ", None),
         (None, None),
     ],
 )
 def test_labels_are_unified(written: str | None, unified: str | None) -> None:
-    assert unify_label(written) == unified
+    assert read_label(written)[0] == unified
+
+
+def test_a_number_marked_preferred_comes_first() -> None:
+    frame = from_records(
+        [contact(phone("020 7946 0958", "WORK,VOICE"), phone("07911 123456", "CELL,VOICE,PREF"))]
+    )
+    got = phones_of(normalize(frame, region="GB"))
+    assert [(p["phone_number"], p["label"], p["ranking"]) for p in got] == [
+        ("+447911123456", "mobile", 1),
+        ("+442079460958", "work", 2),
+    ]
 
 
 def test_empty_and_null_lists_stay_as_they_were() -> None:
