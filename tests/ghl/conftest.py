@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from dexio.ghl import GoHighLevel
-from dexio.http import RetryPolicy
+from dexio.http import Pacer, RetryPolicy
 from dexio.sandbox import Sandbox, embedded
-from dexio.sandbox.ghl import GhlEmulator, seed_file
+from dexio.sandbox.ghl import GhlEmulator, SlidingWindow, seed_file
 
 SAMPLE = Path(__file__).parents[2] / "samples" / "ghl" / "location.json"
 FAST_RETRIES = RetryPolicy(base_delay=0.05, max_delay=1.0, max_total_seconds=30.0)
@@ -37,6 +37,8 @@ class GhlServer:
     def client(self, **options: Any) -> GoHighLevel:
         options.setdefault("policy", FAST_RETRIES)
         options.setdefault("token", self.sandbox.api_key)
+        # Tests are not about pacing unless they say so: no 10 calls/s ceiling.
+        options.setdefault("pacer", Pacer(1000, per=1.0))
         return GoHighLevel(
             location_id=self.location_id,
             base_url=self.sandbox.base_url,
@@ -83,6 +85,10 @@ def ghl_server(tmp_path: Path) -> Iterator[Callable[..., GhlServer]]:
                 seed_file(db, path)
             elif data is not None:
                 seed_file(db, data)
-            return GhlServer(stack.enter_context(embedded(db=db, api="ghl", **faults)))
+            server = GhlServer(stack.enter_context(embedded(db=db, api="ghl", **faults)))
+            # A window the tests never fill, so X-RateLimit-Remaining never pauses a client;
+            # the pacing tests install GoHighLevel's real one.
+            server.emulator.window = SlidingWindow(1_000_000, 10.0)
+            return server
 
         yield start

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from dexio.dex import Dex
 from dexio.ghl.models import ContactIn
@@ -40,6 +41,7 @@ def _dex(sandbox: Sandbox) -> Dex:
     return Dex(api_key=sandbox.api_key, base_url=sandbox.base_url, policy=FAST)
 
 
+@pytest.mark.slow
 def test_ghl_to_dex_lands_everyone_once_then_reruns_are_incremental(
     ghl_server: Start, dex_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
@@ -105,6 +107,7 @@ def test_whautomate_contacts_and_clients_to_dex(
         wa.close()
 
 
+@pytest.mark.slow
 def test_cli_migrates_the_seeded_sandbox_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     for key in ("DEX_API_KEY", "GHL_TOKEN", "GHL_LOCATION_ID"):
