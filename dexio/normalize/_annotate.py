@@ -19,27 +19,34 @@ ROW = "__normalize_row"
 ISSUES = pl.List(pl.String)
 
 
-def append_issues(frame: pl.DataFrame, new: pl.Expr) -> pl.DataFrame:
-    """Append the strings of ``new`` (a list[str] expression, nulls allowed) to ``issues``."""
-    return frame.with_columns(
-        pl.when(new.list.len() > 0)
-        # Unique, so normalizing an already normalized frame does not repeat its issues.
-        .then(
-            pl.concat_list(pl.col("issues").fill_null(pl.lit([], dtype=ISSUES)), new).list.unique(
-                maintain_order=True
-            )
-        )
-        .otherwise(pl.col("issues"))
-        .alias("issues")
-    )
-
-
 def append_row_issues(frame: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame:
-    """Append issues given as rows (``ROW``, ``issue``) — in that order — to their contacts."""
+    """Append issues given as rows (``ROW``, ``issue``), in that order, to their contacts.
+
+    Only the rows named are touched. Lines already present are not added again, so
+    normalizing a normalized frame leaves its issues as they were.
+    """
     if issues.height == 0:
         return frame
-    per_row = issues.group_by(ROW, maintain_order=True).agg(pl.col("issue"))
-    return append_issues(frame, pl.lit(aligned(frame, per_row, "issue")))
+    per_row = issues.group_by(ROW, maintain_order=True).agg(pl.col("issue").alias("__new"))
+    # ROW is the row's position in the frame, so the current issues are a gather away.
+    current = frame["issues"].gather(per_row[ROW]).fill_null(pl.Series([[]], dtype=ISSUES))
+    merged = per_row.select(
+        ROW,
+        pl.concat_list(pl.lit(current), pl.col("__new"))
+        .list.unique(maintain_order=True)
+        .alias("__merged"),
+    )
+    new = aligned(frame, merged, "__merged")
+    return frame.with_columns(pl.coalesce(pl.lit(new), pl.col("issues")).alias("issues"))
+
+
+def add_issue(frame: pl.DataFrame, condition: pl.Expr, message: pl.Expr) -> pl.DataFrame:
+    """Append ``message`` to the issues of rows where ``condition`` holds.
+
+    ``message`` is only computed for those rows, not formatted for a million clean ones.
+    """
+    hits = frame.filter(condition.fill_null(False)).select(ROW, message.alias("issue"))
+    return append_row_issues(frame, hits)
 
 
 def aligned(frame: pl.DataFrame, values: pl.DataFrame, column: str) -> pl.Series:
@@ -96,15 +103,6 @@ def repeat_issues(repeats: pl.DataFrame, noun: str) -> pl.DataFrame:
         .then(pl.format("{} {} times", message, "__times"))
         .otherwise(message)
         .alias("issue"),
-    )
-
-
-def issue_if(condition: pl.Expr, message: pl.Expr) -> pl.Expr:
-    """A one-item list holding ``message`` where ``condition`` holds, else an empty list."""
-    return (
-        pl.when(condition)
-        .then(pl.concat_list(message.cast(pl.String)))
-        .otherwise(pl.lit([], dtype=ISSUES))
     )
 
 

@@ -12,7 +12,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import ROW, append_issues, issue_if, merge_extra
+from dexio.normalize._annotate import ROW, add_issue, merge_extra
 
 #: Regions that write numeric dates month first (03/07/1985 is March 7).
 MONTH_FIRST_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
@@ -163,12 +163,10 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     )
     frame = frame.with_columns(looked_up["__raw"], looked_up["__problem"])
     failed = pl.col("__problem").is_not_null()
-    frame = append_issues(
+    frame = add_issue(
         frame,
-        issue_if(
-            failed,
-            pl.format("birthday '{}' {}; kept in extra.birthday_raw", "__raw", "__problem"),
-        ),
+        failed,
+        pl.format("birthday '{}' {}; kept in extra.birthday_raw", "__raw", "__problem"),
     )
     additions = frame.filter(failed).select(
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")

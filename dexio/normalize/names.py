@@ -11,7 +11,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import append_issues, issue_if, quoted
+from dexio.normalize._annotate import add_issue, quoted
 
 #: Words that belong to the last name and stay lower case inside a name ("van Gogh").
 PARTICLES = frozenset(
@@ -95,18 +95,16 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
 
     for column in _FIELDS:
         targets = frame.filter(_needs_recase(column))[column].unique().to_list()
-        if not targets:
-            continue
         fixed = {t: recase(t, family=column == "last_name") for t in targets}
+        fixed = {t: f for t, f in fixed.items() if f != t}
+        if not fixed:
+            continue
         new = pl.col(column).replace(fixed)
-        frame = append_issues(
-            frame,
-            issue_if(
-                new != pl.col(column),
-                pl.format("{} {} re-cased to {}", pl.lit(column), quoted(pl.col(column)),
-                          quoted(new)),
-            ),
-        ).with_columns(new.alias(column))  # fmt: skip
+        message = pl.format(
+            "{} {} re-cased to {}", pl.lit(column), quoted(pl.col(column)), quoted(new)
+        )
+        frame = add_issue(frame, pl.col(column).is_in(list(fixed)), message)
+        frame = frame.with_columns(new.alias(column))
 
     name = pl.col("full_name").str.replace(_HONORIFIC, "")
     comma = name.str.extract_groups(_FAMILY_COMMA_GIVEN)
@@ -125,7 +123,7 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
         quoted(first),
         quoted(last).fill_null(pl.lit("(none)")),
     )
-    frame = append_issues(frame, issue_if(split & last.is_not_null(), message))
+    frame = add_issue(frame, split & last.is_not_null(), message)
     frame = frame.with_columns(
         pl.when(split).then(first).otherwise(pl.col("first_name")).alias("first_name"),
         pl.when(split).then(last).otherwise(pl.col("last_name")).alias("last_name"),

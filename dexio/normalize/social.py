@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from dexio.normalize._annotate import append_issues, issue_if, quoted
+from dexio.normalize._annotate import add_issue, quoted
 
 _SCHEME_AND_SUBDOMAINS = r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*"
 _HANDLE = r"@?([^/?#\s]+)"
@@ -82,7 +82,7 @@ def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
             quoted(pl.col(column)),
             pl.lit(site),
         )
-        frame = append_issues(frame, issue_if(foreign.fill_null(False), message))
+        frame = add_issue(frame, foreign, message)
         frame = frame.with_columns(handle.alias(column))
         values = frame[column]
         encoded = values.filter(values.str.contains(r"^[^/]*%")).unique().to_list()
@@ -95,5 +95,5 @@ def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
     message = pl.format(
         "website {} is not a web address; kept as written", quoted(pl.col("website"))
     )
-    frame = append_issues(frame, issue_if(bad, message))
+    frame = add_issue(frame, bad, message)
     return frame.with_columns(website.alias("website"))
