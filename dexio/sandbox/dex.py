@@ -124,12 +124,14 @@ class DexApp:
         except StoreError as exc:
             return fail(exc.status, exc.message)
 
-    def _page_args(self, request: Request) -> tuple[int, str | None]:
+    def _page_args(self, request: Request) -> dict[str, Any]:
+        """``take`` (capped by ``page_cap``), ``cursor`` and ``skip`` of a list request."""
         take = self.faults.page_size(positive_int(request, "take", DEFAULT_TAKE))
         cursor = request.query_params.get("cursor") or None
+        skip = positive_int(request, "skip", 0, minimum=0)
         if self.faults.ignore_cursor:
-            cursor = None
-        return take, cursor
+            cursor, skip = None, 0
+        return {"take": take, "cursor": cursor, "skip": skip}
 
     # -- contacts -------------------------------------------------------------------------
 
@@ -149,10 +151,9 @@ class DexApp:
         return ok({"count": len(updated)})
 
     async def list_contacts(self, request: Request) -> Response:
-        take, cursor = self._page_args(request)
         archived = request.query_params.get("archived", "").lower() == "true"
         page = self.store.list_contacts(
-            take=take, cursor=cursor, archived=archived, summaries=self.faults.list_summaries
+            **self._page_args(request), archived=archived, summaries=self.faults.list_summaries
         )
         return ok(page.as_data())
 
@@ -216,9 +217,8 @@ class DexApp:
         return ok(self._note(item))
 
     async def list_notes(self, request: Request) -> Response:
-        take, cursor = self._page_args(request)
         page = self.store.list_items(
-            "note", take=take, cursor=cursor, contact_id=request.query_params.get("contactId")
+            "note", **self._page_args(request), contact_id=request.query_params.get("contactId")
         )
         page.items = [self._note(item) for item in page.items]
         return ok(page.as_data())
@@ -251,9 +251,10 @@ class DexApp:
         return ok(self._reminder(item))
 
     async def list_reminders(self, request: Request) -> Response:
-        take, cursor = self._page_args(request)
         page = self.store.list_items(
-            "reminder", take=take, cursor=cursor, contact_id=request.query_params.get("contactId")
+            "reminder",
+            **self._page_args(request),
+            contact_id=request.query_params.get("contactId"),
         )
         page.items = [self._reminder(item) for item in page.items]
         return ok(page.as_data())
@@ -285,8 +286,7 @@ class DexApp:
         return ok({"tags": self.store.create_assign(request.path_params["id"], body.tagNames)})
 
     async def list_tags(self, request: Request) -> Response:
-        take, cursor = self._page_args(request)
-        return ok(self.store.list_tags(take=take, cursor=cursor).as_data())
+        return ok(self.store.list_tags(**self._page_args(request)).as_data())
 
     async def create_tag(self, request: Request) -> Response:
         body = await parse(request, models.TagCreate, 'an object {"tag": {"name": ...}}')

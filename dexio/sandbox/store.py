@@ -376,12 +376,18 @@ class DexStore:
         return count
 
     def list_contacts(
-        self, *, take: int, cursor: str | None, archived: bool = False, summaries: bool = False
+        self,
+        *,
+        take: int,
+        cursor: str | None,
+        skip: int = 0,
+        archived: bool = False,
+        summaries: bool = False,
     ) -> Page:
         """Oldest first, starting at the contact ``cursor`` names (inclusive)."""
         where = "" if archived else "is_archived = 0"
         with self._read() as db:
-            rows, next_cursor, count = _paged(db, "contacts", where, (), take, cursor)
+            rows, next_cursor, count = _paged(db, "contacts", where, (), take, cursor, skip)
             if summaries:
                 items = []
                 for contact_id, _created, _updated, doc in rows:
@@ -650,7 +656,13 @@ class DexStore:
             db.execute(f"DELETE FROM {link_table} WHERE item_id = ?", (item_id,))
 
     def list_items(
-        self, kind: str, *, take: int, cursor: str | None, contact_id: str | None = None
+        self,
+        kind: str,
+        *,
+        take: int,
+        cursor: str | None,
+        skip: int = 0,
+        contact_id: str | None = None,
     ) -> Page:
         table, link_table = _ITEM_TABLES[kind]
         where = ""
@@ -659,7 +671,7 @@ class DexStore:
             where = f"id IN (SELECT item_id FROM {link_table} WHERE contact_id = ?)"
             params = (contact_id,)
         with self._read() as db:
-            rows, next_cursor, count = _paged(db, table, where, params, take, cursor)
+            rows, next_cursor, count = _paged(db, table, where, params, take, cursor, skip)
             return Page(self._items(db, kind, rows), next_cursor, count)
 
     def list_items_offset(
@@ -716,9 +728,11 @@ class DexStore:
             )
             return list(tags.values())
 
-    def list_tags(self, *, take: int, cursor: str | None) -> Page:
+    def list_tags(self, *, take: int, cursor: str | None, skip: int = 0) -> Page:
         with self._read() as db:
-            rows, next_cursor, count = _paged(db, "tags", "", (), take, cursor, columns="id, name")
+            rows, next_cursor, count = _paged(
+                db, "tags", "", (), take, cursor, skip, columns="id, name"
+            )
         return Page([{"id": r[0], "name": r[1]} for r in rows], next_cursor, count)
 
     def link_tags(self, contact_ids: Sequence[str], tag_ids: Sequence[str], *, add: bool) -> int:
@@ -746,13 +760,15 @@ def _paged(
     params: tuple[Any, ...],
     take: int,
     cursor: str | None,
+    skip: int = 0,
     *,
     columns: str = "id, created_at, updated_at, doc",
 ) -> tuple[list[Any], str | None, int]:
-    """Rows ``[cursor, cursor + take)`` in sequence order, the next cursor and the total.
+    """``take`` rows from the ``cursor`` row (inclusive) after skipping ``skip``, in
+    sequence order; the next cursor; the total.
 
-    An unknown cursor gives an empty last page, as a Prisma ``cursor`` on a vanished record
-    does.
+    As with Prisma's ``cursor``/``skip``: ``skip=1`` makes the cursor exclusive, and an
+    unknown cursor gives an empty last page.
     """
     total: int = db.execute(
         f"SELECT COUNT(*) FROM {table}{' WHERE ' + where if where else ''}", params
@@ -764,7 +780,8 @@ def _paged(
         args.append(cursor)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = db.execute(
-        f"SELECT {columns} FROM {table}{clause} ORDER BY seq LIMIT ?", (*args, take + 1)
+        f"SELECT {columns} FROM {table}{clause} ORDER BY seq LIMIT ? OFFSET ?",
+        (*args, take + 1, skip),
     ).fetchall()
     next_cursor = rows[take][0] if len(rows) > take else None
     return rows[:take], next_cursor, total

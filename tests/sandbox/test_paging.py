@@ -124,3 +124,13 @@ def test_bad_take_is_400(dex_client: ClientFactory) -> None:
         response = client.get("/contacts", params={"take": take})
         assert response.status_code == 400
         assert response.json()["message"].startswith("take: ")
+
+
+def test_skip_1_makes_the_cursor_exclusive(dex_client: ClientFactory) -> None:
+    # Prisma-style clients pass the last id they saw with skip=1; both styles must work
+    _, client = dex_client()
+    ids = seed(client, 5)
+    page = client.get("/contacts", params={"take": 2, "cursor": ids[1], "skip": 1}).json()["data"]
+    assert [c["id"] for c in page["items"]] == ids[2:4]
+    assert page["nextCursor"] == ids[4]
+    assert client.get("/contacts", params={"skip": -1}).status_code == 400
