@@ -22,6 +22,9 @@ from dexio.whautomate.models import Client, Contact, ContactIn, LocationRef
 
 DEFAULT_HOST = "https://api.whautomate.com"
 REQUESTS_PER_MINUTE = 100
+#: Kept as burst: r * 60 s + burst stays within 100 per minute however the limit is
+#: counted (see dexio.ghl.client.BURST_SLACK).
+BURST = 10
 
 
 def _digits(value: str | None) -> str:
@@ -51,7 +54,7 @@ class Whautomate:
             auth_header="x-api-key",
             auth_prefix="",
             policy=policy,
-            pacer=pacer or Pacer(REQUESTS_PER_MINUTE, per=60.0),
+            pacer=pacer or Pacer(REQUESTS_PER_MINUTE - BURST, per=60.0, burst=BURST),
         )
 
     def __repr__(self) -> str:
