@@ -144,6 +144,12 @@ def sandbox_serve(
         configure_emulator(
             api, burst_limit=burst_limit, search_cap=search_cap, allow_duplicates=allow_duplicates
         )
+        if api == "ghl":  # on stderr: the first line on stdout must stay the base URL
+            from dexio.sandbox import default_db_path
+            from dexio.sandbox.ghl import location_of
+
+            where = location_of(db or default_db_path("ghl"))
+            err_console.print(f"GHL_LOCATION_ID={escape(where)}")
 
     def announce(line: str) -> None:
         click.echo(line)
