@@ -83,6 +83,8 @@ def run(
         "contacts_per_s_upload": round(landed / upload["seconds"], 1),
         "contacts_per_s_total": round(landed / total, 1),
         "requests": stats.get("requests"),
+        "upload_requests": upload["requests"],
+        "upload_requests_per_s": round(upload["requests"] / upload["seconds"], 1),
         "requests_per_s_whole_run": round((stats.get("requests") or 0) / total, 1),
         "retries": stats.get("retries"),
         "rate_limited_429": stats.get("rate_limited", stats.get("429")),
@@ -116,13 +118,15 @@ def main() -> None:
             source, folder, "rate limited", [*latency, "--rate-limit", str(args.rate_limit)], args
         )
     limited["rate_limit_per_s"] = args.rate_limit
-    limited["share_of_rate_limit"] = round(limited["requests_per_s_whole_run"] / args.rate_limit, 3)
+    # Closeness to the limit is measured while uploading (the read/normalize/dedupe phase
+    # sends only the by-email lookups).
+    limited["share_of_rate_limit"] = round(limited["upload_requests_per_s"] / args.rate_limit, 3)
 
     table = Table(
         title=f"dexio import: {args.rows:,} rows, sandbox latency {args.latency * 1000:.0f} ms"
     )
     for column in ("run", "created", "merged", "total s", "prepare s", "upload s",
-                   "contacts/s (upload)", "requests", "req/s", "429s"):  # fmt: skip
+                   "contacts/s (upload)", "requests", "upload req/s", "429s"):  # fmt: skip
         table.add_column(column, justify="right")
     for r in (free, limited):
         table.add_row(
@@ -134,13 +138,14 @@ def main() -> None:
             f"{r['upload_s']:.1f}",
             f"{r['contacts_per_s_upload']:,.0f}",
             f"{r['requests']:,}",
-            f"{r['requests_per_s_whole_run']:.1f}",
+            f"{r['upload_requests_per_s']:.1f}",
             str(r["rate_limited_429"]),
         )
     console = Console(width=150)
     console.print(table)
     console.print(
-        f"rate limited run: {limited['requests_per_s_whole_run']:.1f} requests/s against a "
+        f"rate limited run: {limited['upload_requests_per_s']:.1f} requests/s while uploading, "
+        "against a "
         f"limit of {args.rate_limit:g}/s = {limited['share_of_rate_limit']:.0%} of the limit; "
         f"slowdown vs unlimited {limited['total_s'] / free['total_s']:.2f}x"
     )
