@@ -362,6 +362,7 @@ def _plan_merge(review: pl.DataFrame, dex: Any, source: str) -> pl.DataFrame:
                 "reason": reason,
                 "cluster_id": group,
                 "full_name": None,
+                "dest_id": None,
             }
         )
     schema = {
@@ -374,6 +375,7 @@ def _plan_merge(review: pl.DataFrame, dex: Any, source: str) -> pl.DataFrame:
         "reason": pl.String,
         "cluster_id": pl.String,
         "full_name": pl.String,
+        "dest_id": pl.String,
     }
     return (
         pl.DataFrame(rows, schema=schema)
