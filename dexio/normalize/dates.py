@@ -12,7 +12,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import ROW, add_issue, merge_extra
+from dexio.normalize._annotate import ROW, append_row_issues, merge_extra
 
 #: Regions that write numeric dates month first (03/07/1985 is March 7).
 MONTH_FIRST_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
@@ -161,15 +161,18 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     looked_up = frame.select(ROW, raw.alias("__raw")).join(
         results, on="__raw", how="left", maintain_order="left"
     )
-    frame = frame.with_columns(looked_up["__raw"], looked_up["__problem"])
-    failed = pl.col("__problem").is_not_null()
-    frame = add_issue(
+    failed = looked_up.filter(pl.col("__problem").is_not_null())
+    frame = append_row_issues(
         frame,
-        failed,
-        pl.format("birthday '{}' {}; kept in extra.birthday_raw", "__raw", "__problem"),
+        failed.select(
+            ROW,
+            pl.format("birthday '{}' {}; kept in extra.birthday_raw", "__raw", "__problem").alias(
+                "issue"
+            ),
+        ),
     )
-    additions = frame.filter(failed).select(
+    additions = failed.select(
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")
     )
     frame = merge_extra(frame, additions)
-    return frame.with_columns(looked_up["__birthday"].alias("birthday")).drop("__raw", "__problem")
+    return frame.with_columns(looked_up["__birthday"].alias("birthday"))

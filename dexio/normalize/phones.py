@@ -263,7 +263,8 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             )
             .fill_null(False)
             .alias("__preferred"),
-            pl.coalesce("__sanitized", "__raw").alias("__key"),
+            # Same number and extension = a repeat; another extension is another line.
+            pl.coalesce("__shown", "__raw").alias("__key"),
         )
         .drop("__text", "__region", "__shown", "__sanitized", "__calling_code")
     )

@@ -72,6 +72,14 @@ def test_extension_is_kept_in_phone_number_but_not_in_sanitized() -> None:
     assert got[1]["phone_number"] == "+442079460958 ext. 12"
 
 
+def test_same_number_with_another_extension_is_not_a_repeat() -> None:
+    frame = from_records(
+        [contact(phone("+1 415 555 0132"), phone("+1 415 555 0132 x 7"), phone("(415) 555-0132"))]
+    )
+    got = phones_of(normalize(frame, region="US"))
+    assert [p["phone_number"] for p in got] == ["+14155550132", "+14155550132 ext. 7"]
+
+
 def test_unparseable_number_is_kept_as_written_and_flagged() -> None:
     frame = from_records(
         [contact(phone("12", "cell"), phone("call reception"), phone("+44 20 7946 0958"))]
@@ -244,8 +252,9 @@ def test_no_number_is_ever_lost(rows: list[list[str]]) -> None:
         # Every non-blank number either survives (parsed or as written) or is a named repeat.
         assert len(kept) + removed == len(written)
         assert [p["ranking"] for p in kept] == list(range(1, len(kept) + 1))
-        sanitized = [p["phone_number_sanitized"] for p in kept if p["phone_number_sanitized"]]
-        assert len(sanitized) == len(set(sanitized))
+        # No two lines left for the same number and extension.
+        parsed = [p["phone_number"] for p in kept if p["phone_number_sanitized"]]
+        assert len(parsed) == len(set(parsed))
 
 
 def test_possible_but_unassigned_number_is_kept_with_a_warning() -> None:
