@@ -50,16 +50,18 @@ def test_serve_port_0_prints_the_url_first_and_keeps_the_key_hidden(tmp_path: Pa
     assert process.returncode == 0
 
 
-def test_bad_fault_option_is_a_usage_error_without_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*SERVE, "--port", "0", "--db", str(tmp_path / "x.sqlite"), "--fail-rate", "2"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "fail_rate must be between 0 and 1" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_bad_fault_option_is_a_usage_error_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dexio.cli import main
+
+    db = str(tmp_path / "x.sqlite")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sandbox", "serve", "--port", "0", "--db", db, "--fail-rate", "2"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "fail_rate must be between 0 and 1" in err
+    assert "Traceback" not in err
 
 
 def test_committed_writes_survive_kill_9(tmp_path: Path) -> None:
