@@ -120,8 +120,9 @@ def run_child(kind: str, path: Path) -> dict[str, float]:
         [sys.executable, __file__, "--measure", kind, str(path)],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if result.returncode != 0:
+        raise SystemExit(f"{kind} on {path.name} failed:\n{result.stderr}")
     return json.loads(result.stdout)
 
 

@@ -156,6 +156,8 @@ def _apply_number_formats(
     file: Path, sheet: str, header_index: int, frame: pl.DataFrame
 ) -> pl.DataFrame:
     """Re-read, with openpyxl, the columns whose numbers are shown with padding or a prefix."""
+    if not _has_shaping_formats(file):
+        return frame  # the usual case: nothing to re-read, and openpyxl is never opened
     import openpyxl
 
     try:
@@ -198,6 +200,24 @@ def _apply_number_formats(
 
 
 _LITERAL = re.compile(r'"([^"]*)"|\\(.)')
+
+
+def _has_shaping_formats(file: Path) -> bool:
+    """Whether the workbook defines any custom number format that pads or decorates whole
+    numbers. Excel's built-in formats never do, so styles.xml alone answers it, cheaply."""
+    from defusedxml import ElementTree
+
+    try:
+        with zipfile.ZipFile(file) as archive:
+            styles = archive.read("xl/styles.xml")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return False
+    try:
+        root = ElementTree.fromstring(styles)
+    except Exception:  # a broken or hostile styles part: the values are still readable
+        return False
+    codes = [el.get("formatCode", "") for el in root.iter() if el.tag.endswith("}numFmt")]
+    return any(_shapes_digits(code) for code in codes)
 
 
 def _shapes_digits(number_format: str) -> bool:
