@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from dexio.errors import UsageError
-from dexio.sandbox import FaultConfig
+from dexio.sandbox import FaultConfig, faults
 
 from .conftest import ClientFactory
 
@@ -17,19 +17,34 @@ NEW = {"contacts": [{"first_name": "Ann"}]}
 
 
 def test_rate_limit_answers_429_with_integer_retry_after(dex_client: ClientFactory) -> None:
-    sandbox, client = dex_client(rate_limit=2)
-    statuses = [client.get("/contacts/count").status_code for _ in range(6)]
-    assert statuses[:2] == [200, 200]
-    assert 429 in statuses
+    sandbox, client = dex_client(rate_limit=0.2)  # one request per 5 s
+    statuses = [client.get("/contacts/count").status_code for _ in range(4)]
+    assert statuses == [200, 429, 429, 429]
     limited = client.get("/contacts/count")
     assert limited.status_code == 429
-    assert int(limited.headers["retry-after"]) >= 1
+    assert 1 <= int(limited.headers["retry-after"]) <= 5
     assert limited.json()["error"] is True
-    time.sleep(0.6)  # 2 tokens per second: one is back
+    sandbox.faults.rate_limit = 1000  # a new limit takes effect at once
     assert client.get("/contacts/count").status_code == 200
     stats = sandbox.stats()
-    assert stats["rate_limited"] == statuses.count(429) + 1
-    assert stats["requests"]["GET /v1/contacts/count"]["429"] == stats["rate_limited"]
+    assert stats["rate_limited"] == 4
+    assert stats["requests"]["GET /v1/contacts/count"] == {"200": 2, "429": 4}
+
+
+def test_token_bucket_allows_one_second_of_burst_then_paces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(faults.time, "monotonic", lambda: clock[0])
+    bucket = faults.TokenBucket(2)
+    assert [bucket.take(), bucket.take()] == [0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.5)
+    clock[0] += 0.5
+    assert bucket.take() == 0.0
+    assert bucket.take() == pytest.approx(0.5)
+    slow = faults.TokenBucket(0.5)  # below one per second the burst is still one request
+    assert slow.take() == 0.0
+    assert slow.take() == pytest.approx(2.0)
 
 
 def test_fail_rate_mixes_502_503_504_and_writes_nothing(dex_client: ClientFactory) -> None:
