@@ -33,7 +33,9 @@ _SPECIAL_PATHS: dict[str, str] = {
     "youtube": r"(?i)youtube\.com/(channel/[^/?#\s]+)",
 }
 
-_LOOKS_LIKE_URL = r"(?i)^(?:[a-z][a-z0-9+.\-]*://|www\.)|^[^\s@/]+\.[a-z]{2,}(?:/|$)"
+# A scheme, "www.", or a dotted host followed by a path. A bare "ana.lopez" or
+# "mateo.photo" is a handle (Instagram and TikTok allow dots), not a web address.
+_LOOKS_LIKE_URL = r"(?i)^(?:[a-z][a-z0-9+.\-]*://|www\.)|^[^\s@/]+\.[a-z]{2,}/"
 _URL_PARTS = r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#\s]+)([^\s]*)$"
 _HOST = r"^[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)+(?::\d+)?$"
 
@@ -77,7 +79,7 @@ def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
     for column, (site, _, _) in SITES.items():
         handle, foreign = handle_expr(column)
         message = pl.format(
-            "{} {} is not a {} profile address; kept as written",
+            "{} {} is not a profile address on {}; kept as written",
             pl.lit(column),
             quoted(pl.col(column)),
             pl.lit(site),

@@ -28,6 +28,8 @@ def one(column: str, value: str | None) -> tuple[str | None, list[str]]:
         ("twitter", "@ana_lopez", "ana_lopez"),
         ("instagram", "https://www.instagram.com/ana.lopez/", "ana.lopez"),
         ("instagram", "@ana.lopez", "ana.lopez"),
+        ("instagram", "mateo.photo", "mateo.photo"),  # a handle with a dot, not a domain
+        ("tiktok", "ana.bakes", "ana.bakes"),
         ("facebook", "https://www.facebook.com/ana.lopez.77", "ana.lopez.77"),
         ("facebook", "https://www.facebook.com/profile.php?id=100004123456789", "100004123456789"),
         ("tiktok", "https://www.tiktok.com/@ana.bakes", "ana.bakes"),
@@ -45,6 +47,9 @@ def test_profile_urls_and_at_handles_become_bare_handles(
 
 
 def test_address_of_another_site_is_kept_and_flagged() -> None:
+    assert one("linkedin", "facebook.com/ana")[1] == [
+        "linkedin 'facebook.com/ana' is not a profile address on LinkedIn; kept as written"
+    ]
     assert one("twitter", "https://www.facebook.com/ana") == (
         "https://www.facebook.com/ana",
         [
