@@ -693,6 +693,7 @@ def fix(
     made in between is not overwritten. Running it again finds nothing left to change.
     """
     from dexio.dex.convert import to_canonical, to_wire
+    from dexio.http import bounded_map
     from dexio.schema import from_records
 
     folder = Path(report_dir)
@@ -706,7 +707,8 @@ def fix(
             for start in range(0, len(changes), batch_size):
                 chunk = changes[start : start + batch_size]
                 # Read again right before writing: the lists may have changed since.
-                fresh = to_canonical([client.get_contact(c["id"]) for c in chunk])
+                ids = [c["id"] for c in chunk]
+                fresh = to_canonical(bounded_map(client.get_contact, ids, client.concurrency))
                 redo = {c["id"]: c for c in _fixed_lists(fresh, region, phones, emails)}
                 patches = []
                 for change in redo.values():

@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from dexio.dex.models import _ContactFields
-from dexio.errors import ApiError, InputError, NotFound
+from dexio.errors import ApiError, InputError, NotFound, UsageError
 from dexio.ledger import LEDGER_NAME, Ledger
 
 #: A created contact counts as edited when Dex stamped it this long after creating it.
@@ -152,6 +152,8 @@ class _Undo:
         self._notes: dict[str, Any] | None = None
         self._reminders: dict[str, Any] | None = None
         self._tag_ids: dict[str, str] | None = None
+        self._held: dict[str, Any] | None = None
+        self._timeline: dict[str, set[str]] | None = None
 
     def record(
         self,
@@ -190,18 +192,16 @@ class _Undo:
         return self._reminders
 
     def timeline_of(self, contact_id: str) -> set[str]:
-        """Ids of the notes and reminders linked to a contact."""
-        notes = {
-            i
-            for i, n in self.notes().items()
-            if any(ref.contact_id == contact_id for ref in n.timeline_items_contacts or [])
-        }
-        reminders = {
-            i
-            for i, r in self.reminders().items()
-            if any(ref.contact_id == contact_id for ref in r.reminders_contacts or [])
-        }
-        return notes | reminders
+        """Ids of the notes and reminders linked to a contact (indexed once per undo)."""
+        if self._timeline is None:
+            self._timeline = {}
+            for item_id, note in self.notes().items():
+                for ref in note.timeline_items_contacts or []:
+                    self._timeline.setdefault(ref.contact_id, set()).add(item_id)
+            for item_id, reminder in self.reminders().items():
+                for ref in reminder.reminders_contacts or []:
+                    self._timeline.setdefault(ref.contact_id, set()).add(item_id)
+        return self._timeline.get(contact_id, set())
 
     def tag_id(self, name: str) -> str | None:
         if self._tag_ids is None:
@@ -209,10 +209,15 @@ class _Undo:
         return self._tag_ids.get(name.strip().lower())
 
     def contact(self, contact_id: str) -> Any | None:
-        try:
-            return self.dex.get_contact(contact_id)
-        except NotFound:
-            return None
+        """The contact as Dex holds it now, None when it is gone. One listing of the
+        account answers every lookup (a page per 500 contacts, not a call per contact)."""
+        if self._held is None:
+            self._held = {c.id: c for c in self.dex.iter_contacts(take=500)}
+        return self._held.get(contact_id)
+
+    def forget(self, contact_id: str) -> None:
+        if self._held is not None:
+            self._held.pop(contact_id, None)
 
     # -- one run ------------------------------------------------------------------------
     def run(self, run_id: str, started_at: float) -> None:
@@ -381,6 +386,11 @@ class _Undo:
                     self.record(run_id, kind, contact_id, "failed", exc.message, remote)
                     continue
                 index.pop(str(remote), None)
+                refs = getattr(item, "timeline_items_contacts", None) or getattr(
+                    item, "reminders_contacts", None
+                )
+                for ref in refs or []:
+                    (self._timeline or {}).get(ref.contact_id, set()).discard(str(remote))
             self.record(run_id, kind, contact_id, self.verb("deleted"), remote_id=remote)
         for name, contact_ids in untag.items():
             tag_id = self.tag_id(name)
@@ -404,7 +414,9 @@ class _Undo:
         for contact_id, patch in restores:
             if not self.dry_run and patch:
                 try:
-                    self.dex.update_contact(contact_id, patch)
+                    fresh = self.dex.update_contact(contact_id, patch)
+                    if self._held is not None:
+                        self._held[contact_id] = fresh
                 except ApiError as exc:
                     self.record(run_id, "update", contact_id, "failed", exc.message)
                     continue
@@ -422,6 +434,8 @@ class _Undo:
                 for cid in present:
                     self.record(run_id, "contact", cid, "failed", exc.message)
                 present = []
+        for cid in present:
+            self.forget(cid)
         for cid in ids:
             if cid in gone:
                 self.record(run_id, "contact", cid, "already gone")
@@ -449,6 +463,14 @@ def undo(
             f"no {LEDGER_NAME} here: give the report folder of an import, migrate or merge",
             file=folder,
         )
+    summary = folder / "summary.json"
+    if summary.is_file():
+        destination = json.loads(summary.read_text(encoding="utf-8")).get("destination")
+        if destination not in (None, "Dex"):
+            raise UsageError(
+                f"{folder} holds a migration into {destination}; dexio undo takes back "
+                "runs into Dex only"
+            )
     dry_run = not yes
     with _client(dex) as client, Ledger(folder) as ledger:
         work = _Undo(ledger, client, dry_run)
