@@ -53,7 +53,7 @@ def test_address_of_another_site_is_kept_and_flagged() -> None:
     assert one("twitter", "https://www.facebook.com/ana") == (
         "https://www.facebook.com/ana",
         [
-            "twitter 'https://www.facebook.com/ana' is not a Twitter/X profile address; kept as written"
+            "twitter 'https://www.facebook.com/ana' is not a profile address on Twitter/X; kept as written"
         ],
     )
 
