@@ -241,20 +241,20 @@ def test_faults_every_contact_lands_exactly_once(
     tmp_path: Path, dex_for: Callable[..., tuple[Sandbox, dexio.Dex]]
 ) -> None:
     box, dex = dex_for(fail_rate=0.1, rate_limit=20, drop_after_commit=0.05, seed=7)
-    people = write_people(tmp_path / "people.csv", 300, notes=True)
+    people = write_people(tmp_path / "people.csv", 200, notes=True)
     result = import_files(
-        people, dex=dex, batch_size=20, concurrency=4, report_dir=tmp_path / "r", quiet=True
+        people, dex=dex, batch_size=10, concurrency=4, report_dir=tmp_path / "r", quiet=True
     )
-    parts = assert_files_add_up(tmp_path / "r", 300)
-    assert result.counts["created"] == 300, parts["rejected"][:3]
+    parts = assert_files_add_up(tmp_path / "r", 200)
+    assert result.counts["created"] == 200, parts["rejected"][:3]
     box.faults.fail_rate = box.faults.drop_after_commit = 0.0
     box.faults.rate_limit = None
     emails = Counter(e.email for c in dex_contacts(box) for e in c.contact_emails or [])
-    assert len(emails) == 300 and max(emails.values()) == 1
+    assert len(emails) == 200 and max(emails.values()) == 1
     assert {r["dest_id"] for r in parts["created"]} == {c.id for c in dex_contacts(box)}
     stats = box.app.stats.snapshot() if box.app else {}
     assert stats  # the sandbox did inject faults during the run
-    assert box.app is not None and box.app.store.counts()["notes"] == 300 // 7 + 1
+    assert box.app is not None and box.app.store.counts()["notes"] == 200 // 7 + 1
 
 
 def _serve(tmp_path: Path, db: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -286,7 +286,7 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
     n = 5000
     people = write_people(tmp_path / "people.csv", n)
     db = tmp_path / "dex.sqlite"
-    server, base_url = _serve(tmp_path, db, "--latency", "0.03")
+    server, base_url = _serve(tmp_path, db, "--latency", "0.02")
     report = tmp_path / "report"
     env = {
         **os.environ,
@@ -295,7 +295,7 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
         "PYTHONUNBUFFERED": "1",
     }
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
-               "--batch-size", "50", "-q"]  # fmt: skip
+               "--batch-size", "100", "-q"]  # fmt: skip
     try:
         victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -327,7 +327,7 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_exit_130_and_the_same_command_resumes(tmp_path: Path) -> None:
-    n = 800
+    n = 400
     people = write_people(tmp_path / "people.csv", n)
     db = tmp_path / "dex.sqlite"
     server, base_url = _serve(tmp_path, db, "--latency", "0.05")
