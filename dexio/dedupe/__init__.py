@@ -16,9 +16,15 @@ from typing import Any
 
 import polars as pl
 
-from dexio.dedupe._clusters import components
+from dexio.dedupe._clusters import components, split_contradictions
 from dexio.dedupe._features import features
-from dexio.dedupe._matching import PRIORITY, Options, exact_edges, fuzzy_edges
+from dexio.dedupe._matching import (
+    PRIORITY,
+    Options,
+    contradictions,
+    exact_edges,
+    fuzzy_edges,
+)
 from dexio.dedupe._survivorship import (
     merge_extra,
     merge_lists,
@@ -28,6 +34,10 @@ from dexio.dedupe._survivorship import (
 from dexio.schema import COLUMNS, SCHEMA, conform
 
 __all__ = ["Dedupe", "Options", "dedupe", "dedupe_files", "find_duplicates"]
+
+
+#: Clusters up to this size are checked pair by pair for members that contradict each other.
+_MAX_CHECKED_CLUSTER = 200
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,35 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
         )
     )
     labels = components(base.height, edges)
+    # Clusters of three or more may hold two people joined through a third record.
+    big = labels.filter(pl.len().over("label").is_between(3, _MAX_CHECKED_CLUSTER))
+    inside = (
+        big.join(big, on="label", suffix="_b")
+        .filter(pl.col("_i") < pl.col("_i_b"))
+        .select(a="_i", b="_i_b")
+        .join(edges.select("a", "b"), on=["a", "b"], how="anti")  # a direct link was checked
+    )
+    labels, cut = split_contradictions(labels, edges, contradictions(inside, base, feats))
+    if cut.height:
+        edges = edges.join(cut, on=["a", "b"], how="anti")
+        refused = pl.concat(
+            [
+                refused,
+                cut.select(
+                    "a",
+                    "b",
+                    "kind",
+                    "score",
+                    reason=pl.concat_str(
+                        [
+                            pl.lit("not merged: "),
+                            pl.col("reason"),
+                            pl.lit(", but it would join records that contradict each other"),
+                        ]
+                    ),
+                ).cast(refused.schema),  # type: ignore[arg-type]
+            ]
+        )
     base = base.join(labels, on="_i", how="left").with_columns(
         size=pl.len().over("label").cast(pl.UInt32),
         cluster_id=pl.col("label").rank("dense").cast(pl.UInt32),

@@ -43,3 +43,55 @@ def components(n: int, edges: pl.DataFrame) -> pl.DataFrame:
     return everyone.join(labels.rename({"node": "_i"}), on="_i", how="left").select(
         "_i", label=pl.coalesce("label", "_i")
     )
+
+
+def split_contradictions(
+    labels: pl.DataFrame, edges: pl.DataFrame, contradicting: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Undo transitive merges of records that contradict each other.
+
+    A chain can join two people no link would join directly (John -[email]- a nameless
+    record -[phone]- Jane). ``contradicting`` holds pairs (``a``, ``b``) of one cluster that
+    must not end together; those clusters (few, small) are rebuilt in Python from their
+    links, strongest first (``prio``, then ``score``), skipping any link that would put a
+    contradicting pair together. Returns the new labels and the links skipped.
+    """
+    if contradicting.height == 0:
+        return labels, edges.clear()
+    bad_labels = contradicting.join(labels.rename({"_i": "a"}), on="a").select("label").unique()
+    members = labels.join(bad_labels, on="label", how="semi")
+    inside = edges.join(members.rename({"_i": "a"}), on="a", how="semi").sort(
+        "prio", pl.col("score").fill_null(2.0), descending=[False, True]
+    )
+    apart: dict[int, set[int]] = {}
+    for a, b in contradicting.select("a", "b").iter_rows():
+        apart.setdefault(a, set()).add(b)
+        apart.setdefault(b, set()).add(a)
+    parent: dict[int, int] = {i: i for i in members["_i"].to_list()}
+    groups: dict[int, set[int]] = {i: {i} for i in parent}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    skipped: list[tuple[int, int]] = []
+    for a, b in inside.select("a", "b").iter_rows():
+        ra, rb = root(a), root(b)
+        if ra == rb:
+            continue
+        small, big = sorted((groups[ra], groups[rb]), key=len)
+        if any(apart.get(x, set()) & big for x in small):
+            skipped.append((a, b))
+            continue
+        low, high = min(ra, rb), max(ra, rb)
+        parent[high] = low
+        groups[low] |= groups.pop(high)
+    fixed = pl.DataFrame(
+        {"_i": list(parent), "new": [root(i) for i in parent]},
+        schema={"_i": pl.UInt32, "new": pl.UInt32},
+    )
+    out = labels.join(fixed, on="_i", how="left").select("_i", label=pl.coalesce("new", "label"))
+    cut = pl.DataFrame(skipped, schema={"a": pl.UInt32, "b": pl.UInt32}, orient="row")
+    return out, edges.join(cut, on=["a", "b"], how="semi")

@@ -531,3 +531,21 @@ def fuzzy_edges(
         score=pl.col("name_score").cast(pl.Float32),
         reason=pl.concat_str([name_part, pl.lit(" + "), evidence.list.join(" + ")]),
     ).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+
+
+def contradictions(pairs: pl.DataFrame, frame: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
+    """The pairs (``a``, ``b``) that cannot be one person: first names that are not the
+    same name (John/Jane), different birthdays or different LinkedIn profiles."""
+    if pairs.height == 0:
+        return pairs.select("a", "b")
+    scored = score_names(pairs.select("a", "b"), feats)
+    side = feats.select("_i", "bday").join(frame.select("_i", "linkedin"), on="_i")
+    scored = scored.join(
+        side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
+    ).join(side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i")
+    other_first = (pl.col("s_first") < 0.7).fill_null(False) & ~pl.col("nickname")
+    other_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
+    other_linkedin = (
+        pl.col("linkedin_a").str.to_lowercase() != pl.col("linkedin_b").str.to_lowercase()
+    ).fill_null(False)
+    return scored.filter(other_first | other_bday | other_linkedin).select("a", "b")

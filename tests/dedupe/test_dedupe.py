@@ -102,6 +102,23 @@ def test_nameless_record_does_not_bridge_two_people_sharing_an_address() -> None
     assert result.contacts.height == 3
 
 
+def test_a_chain_through_a_nameless_record_does_not_join_two_people() -> None:
+    result = run(
+        person("a.csv", 1, "John", "Smith", emails=emails("john@smith.net")),
+        person(
+            "a.csv", 2, None, None, emails=emails("john@smith.net"), phones=phones("+14155550100")
+        ),
+        person("a.csv", 3, "Jane", "Smith", phones=phones("+14155550100")),
+    )
+    # The e-mail link is the stronger one and is kept; the phone link would put John and
+    # Jane together, so it is refused and listed.
+    assert groups(result) == {frozenset({("a.csv", 1), ("a.csv", 2)})}
+    refused = result.pairs.filter(~pl.col("merged"))["reason"].to_list()
+    assert refused == [
+        "not merged: same phone +14155550100, but it would join records that contradict each other"
+    ]
+
+
 def test_switchboard_phone_links_only_records_with_the_same_name() -> None:
     names = ["Amy", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ivy", "Jo"]
     records = [
