@@ -62,7 +62,14 @@ from dexio import sandbox
 
 # -- cleanup / undo --
 # isort: split
-from dexio.cleanup import FixResult, MergeResult, Review, fix, merge, review_duplicates
+from dexio.cleanup import (
+    DuplicateReview,
+    FixResult,
+    MergeResult,
+    fix,
+    merge,
+    review_duplicates,
+)
 from dexio.undo import UndoResult, undo
 
 __all__ = [
@@ -75,6 +82,7 @@ __all__ = [
     "DexError",
     "DexLegacy",
     "DexioError",
+    "DuplicateReview",
     "ExportResult",
     "FixResult",
     "ImportResult",
@@ -85,7 +93,6 @@ __all__ = [
     "MergeResult",
     "OutcomeUnknown",
     "RateLimited",
-    "Review",
     "ServerError",
     "UndoResult",
     "UsageError",

@@ -62,7 +62,7 @@ def _join(values: Any) -> str:
 
 
 @dataclass
-class Review:
+class DuplicateReview:
     """What :func:`review_duplicates` found and where it wrote it."""
 
     groups: pl.DataFrame
@@ -150,7 +150,7 @@ def review_duplicates(
     dex: Any = None,
     region: str | None = None,
     trust: Sequence[str] | None = None,
-) -> Review:
+) -> DuplicateReview:
     """``dexio cleanup``: propose the duplicate groups already in Dex, for review.
 
     Writes ``review.csv`` and ``review.xlsx`` (one row per group: member ids, names,
@@ -166,7 +166,7 @@ def review_duplicates(
     files = [folder / "review.csv", folder / "review.xlsx"]
     groups.write_csv(files[0])
     _write_xlsx(groups, files[1])
-    return Review(groups, frame.height, ignored, files)
+    return DuplicateReview(groups, frame.height, ignored, files)
 
 
 def _write_xlsx(groups: pl.DataFrame, path: Path) -> None:
@@ -436,7 +436,9 @@ def _send_merges(
                 except PayloadRejected as exc:
                     ledger.mark_failed(run_id, [(seq, f"Dex refused the merge: {exc}", None)])
             continue
-        if len(survivors) != len(groups):
+        if len(survivors) != len(groups) or any(
+            survivor not in group for survivor, group in zip(survivors, groups, strict=False)
+        ):
             # Cannot tell which answer is whose: let the settling step look.
             again.update(_settle_sent_merges(ledger, run_id, dex))
             continue
@@ -761,9 +763,9 @@ def fix(
 
 
 __all__ = [
+    "DuplicateReview",
     "FixResult",
     "MergeResult",
-    "Review",
     "fix",
     "merge",
     "read_review",
