@@ -27,6 +27,17 @@ import pytest
 from dexio.sandbox import Sandbox, embedded
 
 
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test away from the real user data/config dirs (embedded sandbox DB,
+    config files) so tests can run in parallel workers without sharing state."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
 @pytest.fixture
 def dex_sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
     numbers = itertools.count(1)
