@@ -8,8 +8,10 @@ the full frame, which would copy every column of a million-row frame each time.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
 
 import polars as pl
 
@@ -17,6 +19,22 @@ import polars as pl
 ROW = "__normalize_row"
 
 ISSUES = pl.List(pl.String)
+
+_P = ParamSpec("_P")
+
+
+def step(
+    function: Callable[Concatenate[pl.DataFrame, _P], pl.DataFrame],
+) -> Callable[Concatenate[pl.DataFrame, _P], pl.DataFrame]:
+    """Let a normalize step run alone on any canonical frame (it adds and drops ``ROW``)."""
+
+    @functools.wraps(function)
+    def run(frame: pl.DataFrame, *args: _P.args, **kwargs: _P.kwargs) -> pl.DataFrame:
+        if ROW in frame.columns:
+            return function(frame, *args, **kwargs)
+        return function(frame.with_row_index(ROW), *args, **kwargs).drop(ROW)
+
+    return run
 
 
 def append_row_issues(frame: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame:

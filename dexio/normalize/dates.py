@@ -12,7 +12,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import ROW, append_row_issues, merge_extra
+from dexio.normalize._annotate import ROW, append_row_issues, merge_extra, step
 
 #: Regions that write numeric dates month first (03/07/1985 is March 7).
 MONTH_FIRST_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
@@ -141,6 +141,7 @@ def _with_month_name(text: str, today: dt.date) -> tuple[int | None, int, int]:
     return year, month, day
 
 
+@step
 def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite ``birthday`` of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     raw = pl.col("birthday").str.strip_chars().replace("", None)

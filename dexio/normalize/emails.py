@@ -24,6 +24,7 @@ from dexio.normalize._annotate import (
     merge_extra,
     rank_in_row,
     repeat_issues,
+    step,
 )
 from dexio.schema import EMAIL
 
@@ -100,6 +101,7 @@ def _check_text(raw: pl.Expr) -> pl.Expr:
     return pl.coalesce(pl.concat_str(parts.struct[0], parts.struct[1].str.to_lowercase()), raw)
 
 
+@step
 def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (

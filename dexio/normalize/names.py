@@ -11,7 +11,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import add_issue, quoted
+from dexio.normalize._annotate import add_issue, quoted, step
 
 #: Words that belong to the last name and stay lower case inside a name ("van Gogh").
 PARTICLES = frozenset(
@@ -89,6 +89,7 @@ def _needs_recase(column: str) -> pl.Expr:
     return (upper != lower) & ((value == upper) | (value == lower))
 
 
+@step
 def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
     """Tidy ``first_name``, ``last_name`` and ``full_name`` of a frame (see dexio.normalize)."""
     frame = frame.with_columns(_tidy(c) for c in _FIELDS)

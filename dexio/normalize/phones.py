@@ -25,6 +25,7 @@ from dexio.normalize._annotate import (
     mark_first,
     rank_in_row,
     repeat_issues,
+    step,
 )
 from dexio.schema import PHONE
 
@@ -213,6 +214,7 @@ def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
     return region.fill_null(pl.lit(default))
 
 
+@step
 def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite the ``phones`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (

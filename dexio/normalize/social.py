@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from dexio.normalize._annotate import add_issue, quoted
+from dexio.normalize._annotate import add_issue, quoted, step
 
 _SCHEME_AND_SUBDOMAINS = r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*"
 _HANDLE = r"@?([^/?#\s]+)"
@@ -74,6 +74,7 @@ def website_expr() -> tuple[pl.Expr, pl.Expr]:
     return pl.when(ok).then(tidy).otherwise(value), bad
 
 
+@step
 def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
     """Social columns to bare handles and ``website`` tidied (see :func:`dexio.normalize`)."""
     for column, (site, _, _) in SITES.items():

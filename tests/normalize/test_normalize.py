@@ -108,3 +108,20 @@ def test_a_frame_with_only_some_columns_is_conformed() -> None:
     out = normalize(pl.DataFrame({"source": ["a.csv"], "row": [1], "full_name": ["ana lópez"]}))
     check(out)
     assert out.select("first_name", "last_name").row(0) == ("Ana", "López")
+
+
+def test_each_step_also_runs_alone_on_a_canonical_frame() -> None:
+    from dexio.normalize.dates import normalize_birthdays
+    from dexio.normalize.emails import normalize_emails
+    from dexio.normalize.names import normalize_names
+    from dexio.normalize.phones import normalize_phones
+    from dexio.normalize.social import normalize_social
+
+    frame = from_records(MESSY)
+    assert normalize_names(frame)["first_name"].to_list() == ["Priya", "Tomás", None]
+    assert normalize_emails(frame)["emails"].list.len().to_list() == [2, 1, None]
+    assert normalize_phones(frame, "GB")["phones"].list.len().to_list() == [2, 1, None]
+    assert normalize_birthdays(frame, "GB")["birthday"].to_list() == [None, "--11-02", None]
+    assert normalize_social(frame)["linkedin"].to_list() == ["priya-raman-4b1", None, None]
+    for step in (normalize_names, normalize_emails, normalize_social):
+        assert step(frame).columns == frame.columns
