@@ -40,6 +40,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from dexio.config import config_path, find_key
 from dexio.errors import (
     ApiError,
     AuthError,
@@ -51,7 +52,7 @@ from dexio.errors import (
     RateLimited,
     ServerError,
 )
-from dexio.secrets import Secret, from_env, redact
+from dexio.secrets import Secret, redact
 
 log = logging.getLogger("dexio.http")
 
@@ -273,12 +274,13 @@ class ApiClient:
         self.service = service
         self.key_env = key_env
         self.key_help = key_help
-        secret = key if isinstance(key, Secret) else (Secret(key) if key else from_env(key_env))
+        secret = find_key(key_env, key)
         if not secret:
             where = f" (create one at {key_help})" if key_help else ""
             raise ConfigError(
                 f"{key_env} is not set. Put your {service} API key{where} in the environment: "
-                f"export {key_env}=...  (or pass it as an argument)."
+                f"export {key_env}=...  (or pass it as an argument, or write "
+                f"{key_env.lower()} = \"...\" into {config_path()[0]}, chmod 600)."
             )
         self.base_url = _check_base_url(base_url, service)
         self.policy = policy or RetryPolicy()
