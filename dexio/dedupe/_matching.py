@@ -1,12 +1,14 @@
 """Which pairs of records are the same person, and why: exact keys and fuzzy names.
 
 Exact keys (e-mail, E.164 phone, LinkedIn handle) link records directly, but a key shared
-by people is not identity: e-mail and phone links need compatible names, a role mailbox
-(info@, office@) or a key shared by many records links only records with the same full
-name, and a name alone never links anything. Fuzzy matching compares names inside small
-blocks (name key x corroborating value), so every candidate already shares a company,
-birthday, distinctive e-mail user or phone tail, and is accepted only when the names agree
-and nothing contradicts (another birthday, LinkedIn, phone numbers or work address).
+by people is not identity: e-mail and phone links need compatible names, and a role
+mailbox (info@, office@) or a key shared by many records only proposes its same-name
+records, which are then checked like fuzzy pairs. A name alone never links anything.
+Fuzzy matching compares names inside small blocks (name key x corroborating value), so
+every candidate already shares a company, birthday, distinctive e-mail user or phone
+ending; it is accepted only when the names agree, nothing contradicts (another birthday,
+LinkedIn profile, personal number or work address) and, for a shared company or
+switchboard, when two people of that name there would be a coincidence in this file.
 """
 
 from __future__ import annotations
