@@ -305,6 +305,8 @@ READERS = {
     "xlsx": "dexio.readers.excel",
     "vcf": "dexio.readers.vcard",
 }
+#: Contact files among the samples (the rest are generators and other CRMs' seed data).
+SAMPLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".vcf"}
 #: What legitimately differs between two accounts holding the same people.
 VOLATILE = {"source_id", "row", "dex_id", "created_at", "updated_at", "id"}
 
@@ -337,7 +339,7 @@ def test_round_trip_through_two_accounts(
     seed = tmp_path / "seed.csv"
     people = [{**p, "tags": TAGS.get(p["full_name"], [])} for p in PEOPLE]
     dexio.write(from_records(people), seed)
-    sources = [seed, *sorted(p for p in SAMPLES.rglob("*.csv"))]
+    sources = [seed, *sorted(p for p in SAMPLES.rglob("*") if p.suffix in SAMPLE_SUFFIXES)]
     first, second = dex_sandbox(), dex_sandbox()
     exports = []
     for n, (box, inputs) in enumerate([(first, sources), (second, None)]):
@@ -357,4 +359,4 @@ def test_round_trip_through_two_accounts(
     assert len(before) == created
     assert before == after
     if fmt == "jsonl":
-        assert sum(r.count('"body"') for r in after) == 3
+        assert sum(r.count('"body": "Group dinner"') for r in after) == 2

@@ -114,7 +114,7 @@ def test_cards_read_back_with_the_vcard_reader(tmp_path: Path, version: int) -> 
     pytest.importorskip("dexio.readers.vcard", reason="the vCard reader has not landed yet")
     import dexio
 
-    long_note = "Ünïcödé, with; specials\\ and\nnewlines " * 5
+    long_note = "Ünïcödé, with; specials\\ and\nnewlines " * 5 + "end"
     ana = {**_ana(), "description": long_note}
     bob = {"first_name": "Bob", "last_name": "Stone", "birthday": "--03-14"}
     out = write(from_records([ana, bob]), tmp_path / "c.vcf", vcard_version=version).path
