@@ -566,11 +566,14 @@ def _merge_result(
             survivors[group] = dest
             outcome = "merged"
         elif action == "merge" and dry_run:
+            merged += 1
+            removed += len(members) - 1
             outcome = "would merge"
         elif action == "reject" and state == "done":
             rejected += 1
             outcome = "flagged ignore_merge"
         elif action == "reject" and dry_run:
+            rejected += 1
             outcome = "would flag ignore_merge"
         elif action in ("merge", "reject"):
             skipped.setdefault(f"failed: {reason or state}", []).append(group)

@@ -566,9 +566,9 @@ def cleanup_command(out_dir: str, region: str | None, sandbox: bool, api_key: st
         dex = _cleanup_dex(stack, sandbox, api_key)
         review = review_duplicates(out_dir, dex=dex, region=region)
     out_console.print(
-        f"{review.contacts:,} contacts read; {review.groups.height:,} groups proposed "
-        f"({review.duplicates:,} contacts would be merged away); "
-        f"{review.ignored:,} flagged ignore_merge were left out"
+        f"contacts read: {review.contacts:,}; groups proposed: {review.groups.height:,} "
+        f"(contacts merged away if all approved: {review.duplicates:,}); "
+        f"left out as ignore_merge: {review.ignored:,}"
     )
     for path in review.files:
         out_console.print(f"wrote {escape(str(path))}")
@@ -604,7 +604,7 @@ def merge_command(
             review_file, dex=dex, report_dir=report_dir, batch_size=batch_size, dry_run=dry_run
         )
     body = result.summary()
-    verb = "would merge" if dry_run else "merged"
+    verb = "to merge (dry run)" if dry_run else "merged"
     out_console.print(
         f"groups {verb}: {body['groups_merged']:,}; contacts removed: "
         f"{body['contacts_removed']:,}; groups flagged ignore_merge: "
@@ -657,10 +657,10 @@ def fix_command(
         )
     changed = result.changes.height
     if apply:
-        out_console.print(f"{result.scanned:,} contacts read; {result.updated:,} updated")
+        out_console.print(f"contacts read: {result.scanned:,}; updated: {result.updated:,}")
     else:
         out_console.print(
-            f"{result.scanned:,} contacts read; {changed:,} would change (dry run: add --apply)"
+            f"contacts read: {result.scanned:,}; to change: {changed:,} (dry run: add --apply)"
         )
     for path in result.files:
         out_console.print(f"wrote {escape(str(path))}")

@@ -188,7 +188,7 @@ def test_merge_reads_an_xlsx_review_edited_by_hand(dex: Dex, tmp_path: Path) -> 
             row[1].value = "yes"
     book.save(tmp_path / "edited.xlsx")
     result = merge(tmp_path / "edited.xlsx", dex=dex, report_dir=tmp_path / "merge", dry_run=True)
-    assert result.dry_run and result.merged == 0 and dex.count() == TOTAL
+    assert result.dry_run and result.merged == 1 and dex.count() == TOTAL
     assert sum(len(v) for v in result.skipped.values()) == 3
     done = merge(tmp_path / "edited.xlsx", dex=dex, report_dir=tmp_path / "merge")
     assert done.survivors == {"4": ids["fa1"]} and dex.count() == TOTAL - 1
@@ -350,7 +350,7 @@ def test_cli_cleanup_then_merge(
     with pytest.raises(SystemExit) as code:
         main(["cleanup", "--out", str(tmp_path / "c")])
     assert code.value.code == 0
-    assert "4 groups proposed" in capsys.readouterr().out
+    assert "groups proposed: 4" in capsys.readouterr().out
     review = pl.read_csv(tmp_path / "c" / "review.csv", infer_schema=False)
     review.with_columns(approve=pl.lit("yes")).write_csv(tmp_path / "ok.csv")
     with pytest.raises(SystemExit) as code:
