@@ -206,7 +206,7 @@ def export_command(
     sandbox: bool,
     api_key: str | None,
     quiet: bool,
-) -> None:
+) -> int:
     """Export Dex contacts to a file (csv, xlsx, vcf, jsonl or parquet)."""
     from contextlib import ExitStack
 
@@ -255,6 +255,8 @@ def export_command(
         out_console.print(f"Nested: {result.notes} notes, {result.reminders} reminders")
     if not result.complete or result.note:
         err_console.print(f"[yellow]warning:[/] {escape(result.note)}")
+    # A listing cut short (Dex repeated a page) wrote fewer contacts than the account has.
+    return EXIT_OK if result.complete else EXIT_PARTIAL
 
 
 # -- import / plan --

@@ -279,6 +279,28 @@ def test_cli_export_with_key_from_environment(
     assert key not in captured.out + captured.err
 
 
+def test_cursor_ignored_export_stops_and_says_so(
+    dex_sandbox: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server repeating its first page ends the export (no endless loop) as incomplete."""
+    sandbox = dex_sandbox(page_cap=2, ignore_cursor=True)
+    with Dex(api_key=sandbox.api_key, base_url=sandbox.base_url) as dex:
+        _seed(dex)
+        result = dexio.export(tmp_path / "c.jsonl", dex=dex, progress=False, page_size=2)
+    assert (result.contacts, result.complete) == (2, False)
+    assert "repeated a page" in result.note
+    monkeypatch.setenv("DEX_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("DEX_API_KEY", sandbox.api_key.reveal())
+    with pytest.raises(SystemExit) as done:
+        main(["export", "-o", str(tmp_path / "c.csv"), "-q"])
+    assert done.value.code == 1
+    captured = capsys.readouterr()
+    assert "repeated a page" in captured.err and "Exported 2 contacts" in captured.out
+
+
 def test_cli_export_from_embedded_sandbox(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
