@@ -230,19 +230,18 @@ def google_layout(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-#: Outlook's phone columns, tried in order for each label (first free one wins).
+#: Outlook's phone columns per kind of phone, filled in ranking order.
 OUTLOOK_PHONE_SLOTS: dict[str, tuple[str, ...]] = {
     "mobile": ("Mobile Phone",),
-    "cell": ("Mobile Phone",),
     "work": ("Business Phone", "Business Phone 2"),
-    "business": ("Business Phone", "Business Phone 2"),
     "home": ("Home Phone", "Home Phone 2"),
     "fax": ("Business Fax",),
-    "work fax": ("Business Fax",),
     "home fax": ("Home Fax",),
     "pager": ("Pager",),
     "main": ("Primary Phone",),
 }
+#: Labels that mean one of those kinds under another name.
+OUTLOOK_PHONE_ALIASES = {"cell": "mobile", "business": "work", "work fax": "fax"}
 OUTLOOK_PHONES = (
     "Primary Phone",
     "Home Phone",
@@ -276,17 +275,58 @@ OUTLOOK_COLUMNS = (
 )
 
 
-def _outlook_birthday(value: str | None) -> tuple[str | None, str | None]:
-    """Outlook writes birthdays as M/D/YYYY and has no yearless form: that goes to Notes."""
-    if not value:
-        return None, None
-    if value.startswith("--") and len(value) == 7:
-        return None, f"Birthday: {value} (year unknown)"
-    year, _, rest = value.partition("-")
-    month, _, day = rest.partition("-")
-    if year.isdigit() and month.isdigit() and day.isdigit():
-        return f"{int(month)}/{int(day)}/{year}", None
-    return value, None
+def _shown_label(label: pl.Expr) -> pl.Expr:
+    """`` (label)`` after a value moved to Notes, or nothing when it has no label."""
+    return (
+        pl.when(label.is_not_null() & (label != "")).then(" (" + label + ")").otherwise(pl.lit(""))
+    )
+
+
+def _outlook_phones(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per contact (``_i``): one column per Outlook phone slot and the phones left over.
+
+    Each phone goes to the next free column of its kind (two work numbers: Business Phone,
+    Business Phone 2); the first phone without a column of its own takes Other Phone and
+    any later one becomes a ``Phone: ...`` line for Notes.
+    """
+    phones = (
+        frame.select("_i", _by_ranking("phones").alias("phone"))
+        .explode("phone")
+        .filter(pl.col("phone").is_not_null())
+        .select(
+            "_i",
+            pl.coalesce(
+                pl.col("phone").struct.field("phone_number"),
+                pl.col("phone").struct.field("phone_number_sanitized"),
+            ).alias("number"),
+            pl.col("phone").struct.field("label").alias("label"),
+        )
+    )
+    key = pl.col("label").fill_null("").str.strip_chars().str.to_lowercase()
+    kind = key.replace(OUTLOOK_PHONE_ALIASES)
+    phones = phones.with_columns(kind.alias("kind"))
+    phones = phones.with_columns(pl.int_range(pl.len()).over("_i", "kind").alias("nth"))
+    slot = pl.lit(None, dtype=pl.String)
+    for name, slots in OUTLOOK_PHONE_SLOTS.items():
+        for nth, column in enumerate(slots):
+            slot = (
+                pl.when((pl.col("kind") == name) & (pl.col("nth") == nth))
+                .then(pl.lit(column))
+                .otherwise(slot)
+            )
+    phones = phones.with_columns(slot.alias("slot"))
+    spare = pl.col("slot").is_null()
+    phones = phones.with_columns(
+        pl.when(spare & (spare.cum_sum().over("_i") == 1))
+        .then(pl.lit("Other Phone"))
+        .otherwise(pl.col("slot"))
+        .alias("slot")
+    )
+    line = "Phone: " + pl.col("number") + _shown_label(pl.col("label"))
+    return phones.group_by("_i").agg(
+        *[pl.col("number").filter(pl.col("slot") == c).first().alias(c) for c in OUTLOOK_PHONES],
+        line.filter(pl.col("slot").is_null()).alias("_phone_lines"),
+    )
 
 
 def outlook_layout(frame: pl.DataFrame) -> pl.DataFrame:
@@ -294,55 +334,58 @@ def outlook_layout(frame: pl.DataFrame) -> pl.DataFrame:
 
     Outlook has three email columns and one column per phone kind; whatever does not fit
     (a fourth email, a second mobile, a yearless birthday) is appended to Notes as a line,
-    so nothing is silently dropped.
+    so nothing is silently dropped. Birthdays are written M/D/YYYY, as Outlook does.
     """
-    sorted_frame = frame.select(
-        "first_name",
-        "last_name",
-        "company",
-        "job_title",
-        "legacy_location",
-        "website",
-        "birthday",
-        "description",
-        "tags",
-        _by_ranking("emails").alias("emails"),
-        _by_ranking("phones").alias("phones"),
+    base = frame.with_row_index("_i")
+    emails = _by_ranking("emails")
+    email_lines = emails.list.slice(len(OUTLOOK_EMAILS)).list.eval(
+        "E-mail: "
+        + pl.element().struct.field("email")
+        + _shown_label(pl.element().struct.field("label"))
     )
-    rows: list[dict[str, str | None]] = []
-    for rec in sorted_frame.iter_rows(named=True):
-        out: dict[str, str | None] = dict.fromkeys(OUTLOOK_COLUMNS)
-        out["First Name"] = rec["first_name"]
-        out["Last Name"] = rec["last_name"]
-        out["Company"] = rec["company"]
-        out["Job Title"] = rec["job_title"]
-        out["Location"] = rec["legacy_location"]
-        out["Web Page"] = rec["website"]
-        extra_lines: list[str] = []
-        for i, email in enumerate(rec["emails"] or []):
-            if i < len(OUTLOOK_EMAILS):
-                out[OUTLOOK_EMAILS[i]] = email["email"]
-            else:
-                label = f" ({email['label']})" if email["label"] else ""
-                extra_lines.append(f"E-mail: {email['email']}{label}")
-        for phone in rec["phones"] or []:
-            number = phone["phone_number"] or phone["phone_number_sanitized"]
-            label = (phone["label"] or "").strip().lower()
-            for slot in (*OUTLOOK_PHONE_SLOTS.get(label, ()), "Other Phone"):
-                if out[slot] is None:
-                    out[slot] = number
-                    break
-            else:
-                shown = f" ({phone['label']})" if phone["label"] else ""
-                extra_lines.append(f"Phone: {number}{shown}")
-        out["Birthday"], birthday_line = _outlook_birthday(rec["birthday"])
-        if birthday_line:
-            extra_lines.append(birthday_line)
-        notes = [rec["description"]] if rec["description"] else []
-        out["Notes"] = "\n".join(notes + extra_lines) or None
-        out["Categories"] = ";".join(rec["tags"]) if rec["tags"] else None
-        rows.append(out)
-    return pl.DataFrame(rows, schema=dict.fromkeys(OUTLOOK_COLUMNS, pl.String))
+    birthday = pl.col("birthday").str.extract_groups(r"^(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})$")
+    yearless = pl.col("birthday").str.contains(r"^--\d{2}-\d{2}$").fill_null(False)
+    us_date = pl.format(
+        "{}/{}/{}",
+        birthday.struct.field("m").cast(pl.Int32),
+        birthday.struct.field("d").cast(pl.Int32),
+        birthday.struct.field("y"),
+    )
+    birthday_line = pl.when(yearless).then(
+        pl.concat_list(pl.format("Birthday: {} (year unknown)", pl.col("birthday")))
+    )
+    none = pl.lit(None, dtype=pl.String)
+    flat = base.join(_outlook_phones(base), on="_i", how="left").sort("_i")
+    extra_lines = pl.concat_list(
+        pl.concat_list(pl.col("description")).list.drop_nulls(),
+        email_lines.fill_null([]),
+        pl.col("_phone_lines").fill_null([]),
+        birthday_line.fill_null([]),
+    )
+    columns: dict[str, pl.Expr] = {
+        "First Name": pl.col("first_name"),
+        "Middle Name": none,
+        "Last Name": pl.col("last_name"),
+        "Title": none,
+        "Suffix": none,
+        "Nickname": none,
+        **{
+            name: emails.list.get(i, null_on_oob=True).struct.field("email")
+            for i, name in enumerate(OUTLOOK_EMAILS)
+        },
+        **{name: pl.col(name) for name in OUTLOOK_PHONES},
+        "Company": pl.col("company"),
+        "Job Title": pl.col("job_title"),
+        "Department": none,
+        "Location": pl.col("legacy_location"),
+        "Web Page": pl.col("website"),
+        "Birthday": pl.when(yearless)
+        .then(none)
+        .otherwise(pl.coalesce(us_date, pl.col("birthday"))),
+        "Notes": pl.when(extra_lines.list.len() > 0).then(extra_lines.list.join("\n")),
+        "Categories": pl.when(pl.col("tags").list.len() > 0).then(pl.col("tags").list.join(";")),
+    }
+    return flat.select(expr.alias(name) for name, expr in columns.items())
 
 
 LAYOUTS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
