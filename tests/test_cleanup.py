@@ -243,7 +243,7 @@ def test_killed_merge_run_resumes_without_merging_a_group_twice(
         review.groups.with_columns(approve=pl.lit("yes")).write_csv(tmp_path / "approved.csv")
         count = dex.count()
         notes = {n.id for n in dex.iter_notes()}
-        box.faults.latency = 0.05  # slow merges down so the kill lands mid-run
+        box.faults.latency = 0.1  # slow merges down so the kill lands mid-run
 
         report = tmp_path / "merge"
         env = {**os.environ, "DEX_BASE_URL": box.base_url, "DEX_API_KEY": "dex_sandbox_key"}

@@ -186,7 +186,7 @@ def test_undo_after_a_killed_import(box: Sandbox, dex: Dex, tmp_path: Path) -> N
     before = snapshot(dex, tmp_path / "before.jsonl")
     people = write_file(tmp_path / "people.csv", new=300, existing=10)
     report = tmp_path / "report"
-    box.faults.latency = 0.03
+    box.faults.latency = 0.05
     env = {**os.environ, "DEX_BASE_URL": box.base_url, "DEX_API_KEY": "dex_sandbox_key"}
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
                "--batch-size", "10", "--concurrency", "2", "-q"]  # fmt: skip
