@@ -20,11 +20,12 @@ import pytest
 from openpyxl import load_workbook
 
 import dexio
-from dexio.cleanup import fix, merge, read_review, review_duplicates
+from dexio.cleanup import _fingerprint, _plan_merge, fix, merge, read_review, review_duplicates
 from dexio.cli import main
 from dexio.dex import Dex
 from dexio.dex.convert import to_wire
 from dexio.errors import InputError
+from dexio.ledger import Ledger
 from dexio.sandbox import Sandbox
 
 FILLERS = 40
@@ -210,6 +211,34 @@ def test_a_lost_merge_answer_is_looked_up_not_merged_twice(
         assert set(result.survivors.values()) == {ids["ana1"], ids["bo1"], ids["cy1"], ids["fa1"]}
     merges = box.stats()["requests"]["POST /v1/contacts/merge"]
     assert sum(merges.values()) == 2  # two batches, each sent once and settled by lookup
+
+
+def test_groups_journaled_sent_are_settled_from_what_dex_holds(dex: Dex, tmp_path: Path) -> None:
+    """The three ways a merge sent without an answer can have ended: applied, not applied,
+    applied in part. Resuming merges each group exactly once."""
+    ids = _people(dex)
+    third = dex.create_contacts(
+        [{"full_name": "Ana Lopez", "contact_emails": [{"email": "ana@example.com"}]}]
+    )[0].id
+    review = review_duplicates(tmp_path / "review", dex=dex)
+    review.groups.with_columns(approve=pl.lit("yes")).write_csv(tmp_path / "ok.csv")
+    rows = read_review(tmp_path / "ok.csv")
+    report = tmp_path / "merge"
+    with Ledger(report) as ledger:
+        items = _plan_merge(rows, dex, "ok.csv")
+        run_id = ledger.start_run(_fingerprint(rows), items, command="merge", meta={"review": ""})
+        ledger.mark_sent(run_id, items["seq"].to_list())  # all sent, no answer recorded
+    dex.merge([[ids["bo1"], ids["bo2"]]])  # applied, answer lost
+    dex.merge([[ids["ana1"], third]])  # Ana's group of three: applied in part
+    # Cyrus's and Fay's groups: not applied at all.
+
+    result = merge(tmp_path / "ok.csv", dex=dex, report_dir=report)
+
+    assert result.resumed and result.merged == 4 and result.removed == 5
+    assert dex.count() == TOTAL + 1 - 5
+    assert result.survivors["2"] == ids["bo1"] and result.survivors["1"] == ids["ana1"]
+    held = {c.id for c in dex.iter_contacts(take=500)}
+    assert {ids["ana2"], third, ids["bo2"], ids["cy2"], ids["fa2"]}.isdisjoint(held)
 
 
 def _done(ledger: Path) -> int:
