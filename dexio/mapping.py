@@ -608,29 +608,18 @@ def _contact_items(
 
 
 def gather_items(raw: pl.DataFrame, items: list[pl.Expr], dtype: pl.DataType) -> pl.Series:
-    """Per-row lists from per-column items, through a long table and a group-by: polars'
-    concat_list of structs is ~10x slower than this on large files."""
-    position = "_dexio_position"
-    base = raw.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(position),
-        *[item.alias(f"item{i}") for i, item in enumerate(items)],
-    )
-    long = pl.concat(
-        [
-            base.select(position, pl.col(f"item{i}").alias("item")).filter(
-                pl.col("item").is_not_null()
-            )
-            for i in range(len(items))
-        ]
-    )
-    # Within a group, rows keep their order in `long`: column order, i.e. ranking order.
-    grouped = long.group_by(position).agg(pl.col("item"))
-    lists = (
-        base.select(position)
-        .join(grouped, on=position, how="left", maintain_order="left")
-        .select(pl.col("item").fill_null([]).cast(pl.List(dtype)))
-    )
-    return lists.to_series()
+    """Per-row lists from per-column items. polars' concat_list of structs is ~10x slower
+    on large files than this: interleave the items row by row (a gather), then a group-by
+    over the already sorted row positions."""
+    columns = raw.select(item.alias(f"item{i}") for i, item in enumerate(items))
+    count, width = raw.height, len(items)
+    stacked = pl.concat([columns[f"item{i}"] for i in range(width)])  # column after column
+    index = pl.int_range(0, count * width, eager=True, dtype=pl.UInt64)
+    interleaved = stacked.gather((index % width) * count + index // width)
+    position = (index // width).set_sorted()
+    long = pl.DataFrame({"position": position, "item": interleaved})
+    grouped = long.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
+    return grouped["item"].cast(pl.List(dtype))
 
 
 def _by_label(header: _Header, mapping: Mapping) -> dict[str, pl.Expr]:
@@ -701,8 +690,9 @@ def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
         lists.append(pl.lit(list(mapping.add_tags), dtype=pl.List(pl.String)))
     if not lists:
         return pl.lit([], dtype=pl.List(pl.String))
-    combined = lists[0] if len(lists) == 1 else pl.concat_list(lists)
-    return combined.list.unique(maintain_order=True)
+    if len(lists) == 1:
+        return lists[0]
+    return pl.concat_list(lists).list.unique(maintain_order=True)
 
 
 def _scalar(raw: pl.DataFrame, header: _Header, rule: FieldRule) -> pl.Expr | None:

@@ -292,10 +292,10 @@ FORMULA_QUOTE = r"^'([=+\-@\t\r])"
 
 
 def unquote_formulas(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Drop that apostrophe, in the columns that have any (one cheap scan to find them)."""
+    """Drop that apostrophe in ``columns`` (those with a cell starting with "'")."""
     if not columns or frame.height == 0:
         return frame
-    found = frame.select(pl.col(c).str.starts_with("'").any() for c in columns).row(0)
+    found = frame.select(pl.col(c).str.contains(FORMULA_QUOTE).any() for c in columns).row(0)
     quoted = [c for c, hit in zip(columns, found, strict=True) if hit]
     return frame.with_columns(
         pl.col(c).str.replace(FORMULA_QUOTE, "$1").pipe(clean_cell).alias(c) for c in quoted
@@ -304,42 +304,48 @@ def unquote_formulas(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     """Trim cells, turn empty cells into nulls, drop blank records, number the rest from 1,
-    and cut oversized cells out with a row issue."""
+    undo formula-quoting apostrophes, and cut oversized cells out with a row issue.
+
+    Whatever needs fixing is found first in one pass over the trimmed columns, so a clean
+    file pays for the trimming and that one pass only.
+    """
     data = [c for c in frame.columns if c != ISSUES_COLUMN]
+    if ISSUES_COLUMN not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
     frame = frame.with_columns(pl.col(c).str.strip_chars() for c in data)
     if data:
-        # Empty cells are null already (the parser's null value); only cells of nothing but
-        # spaces became "" by trimming: find their columns in one cheap pass.
-        blank = frame.select((pl.col(c) == "").any() for c in data).row(0)
-        emptied = [c for c, hit in zip(data, blank, strict=True) if hit]
+        found = frame.select(
+            *[(pl.col(c) == "").any().alias(f"blank{i}") for i, c in enumerate(data)],
+            *[pl.col(c).str.starts_with("'").any().alias(f"quote{i}") for i, c in enumerate(data)],
+            *[pl.col(c).str.len_bytes().max().alias(f"long{i}") for i, c in enumerate(data)],
+            pl.all_horizontal(pl.col(c).is_null() for c in data).any().alias("empty_record"),
+        ).row(0, named=True)
+        # Only cells of nothing but spaces became "" (the parser reads empty cells as null).
+        emptied = [c for i, c in enumerate(data) if found[f"blank{i}"]]
         frame = frame.with_columns(
             pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in emptied
         )
-    frame = unquote_formulas(frame, data)
-    if data:
-        frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in data))
-    if ISSUES_COLUMN not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN))
+        frame = unquote_formulas(frame, [c for i, c in enumerate(data) if found[f"quote{i}"]])
+        if found["empty_record"] or emptied:
+            frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in data))
+        too_long = [c for i, c in enumerate(data) if (found[f"long{i}"] or 0) > MAX_FIELD_BYTES]
+    else:
+        too_long = []
     frame = frame.with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias(ROW_COLUMN),
         pl.col(ISSUES_COLUMN).fill_null(pl.lit([], pl.List(pl.String))),
     )
-    if data:
-        longest = frame.select(pl.col(c).str.len_bytes().max() for c in data).row(0)
-        too_long = [
-            c for c, n in zip(data, longest, strict=True) if n is not None and n > MAX_FIELD_BYTES
-        ]
-        for c in too_long:
-            big = pl.col(c).str.len_bytes() > MAX_FIELD_BYTES
-            frame = frame.with_columns(
-                pl.when(big)
-                .then(
-                    pl.col(ISSUES_COLUMN).list.concat(
-                        pl.lit([f"field {c!r} longer than 1 MB, left out"])
-                    )
+    for c in too_long:
+        big = pl.col(c).str.len_bytes() > MAX_FIELD_BYTES
+        frame = frame.with_columns(
+            pl.when(big)
+            .then(
+                pl.col(ISSUES_COLUMN).list.concat(
+                    pl.lit([f"field {c!r} longer than 1 MB, left out"])
                 )
-                .otherwise(pl.col(ISSUES_COLUMN))
-                .alias(ISSUES_COLUMN),
-                pl.when(big).then(None).otherwise(pl.col(c)).alias(c),
             )
+            .otherwise(pl.col(ISSUES_COLUMN))
+            .alias(ISSUES_COLUMN),
+            pl.when(big).then(None).otherwise(pl.col(c)).alias(c),
+        )
     return frame
