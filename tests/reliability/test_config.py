@@ -98,11 +98,11 @@ def test_the_client_and_the_cli_use_the_config_file(
     assert done.returncode == 0, done.stderr
     assert "Config Person" in (tmp_path / "out.csv").read_text()
     isolated.chmod(0o604)
-    done = subprocess.run(
+    refused = subprocess.run(
         [*command, str(tmp_path / "again.csv")], env=env, capture_output=True, text=True
     )
-    assert done.returncode == 2 and "chmod 600" in done.stderr
-    assert "Traceback" not in done.stderr and FILE_KEY not in done.stdout + done.stderr
+    assert refused.returncode == 2 and "chmod 600" in refused.stderr
+    assert "Traceback" not in refused.stderr and FILE_KEY not in refused.stdout + refused.stderr
     assert not (tmp_path / "again.csv").exists()
 
 
