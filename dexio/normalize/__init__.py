@@ -47,4 +47,4 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     out = normalize_phones(out, code)
     out = normalize_birthdays(out, code)
     out = normalize_social(out)
-    return conform(out.sort(ROW).drop(ROW))
+    return conform(out.drop(ROW))
