@@ -421,7 +421,9 @@ def location(loc: tuple[str | int, ...]) -> str:
 
 def describe(error: ValidationError, *, shape: str) -> str:
     """One line naming the first offending item; ``shape`` is shown for top-level errors."""
-    errors = error.errors(include_url=False)
+    # pydantic's error order differs between releases; an unknown field is the most telling
+    # cause (a misspelt key usually also makes a required one "missing"), so it goes first.
+    errors = sorted(error.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     # pydantic puts the branch of a union it tried ("str", "LegacyEmailRow",
     # "list[PhoneIn]") into the location; it names a type, not a field, so drop it.
