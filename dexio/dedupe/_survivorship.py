@@ -187,7 +187,8 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
 def merge_extra(members: pl.DataFrame) -> pl.DataFrame:
     """``label`` -> merged ``extra`` JSON (survivor's keys win), where two or more have one."""
     present = members.filter(pl.col("extra").is_not_null())
-    present = present.filter(pl.len().over("label") > 1).sort("label", "mrank")
+    # Only clusters whose records carry different extras need merging in Python.
+    present = present.filter(pl.col("extra").n_unique().over("label") > 1).sort("label", "mrank")
     merged: dict[int, dict[str, object]] = {}
     for label, text in present.select("label", "extra").iter_rows():
         try:
