@@ -204,7 +204,11 @@ def _input_file(rows: int, distinct: int) -> Path:
     path = OUT / f"normalize-input-{rows}-{distinct}.parquet"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
-        synthetic(rows, distinct).write_parquet(path)
+        # In a child of its own: Linux carries a process's peak RSS over fork and exec, so
+        # a parent that had built the frame would inflate every measurement after it.
+        command = [sys.executable, __file__, "--generate", str(path)]
+        command += ["--rows", str(rows), "--distinct", str(distinct)]
+        subprocess.run(command, check=True)
     return path
 
 
@@ -273,7 +277,11 @@ def main() -> None:
     parser.add_argument("--region", default="GB")
     parser.add_argument("--child", choices=["normalize", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        synthetic(args.rows, args.distinct).write_parquet(args.generate)
+        return
     if args.child:
         print(json.dumps(child(args.child, args.rows, args.distinct, args.region, args.source)))
         return

@@ -106,50 +106,51 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     items = (
         explode_items(frame, "emails")
-        .with_columns(
+        .select(
+            ROW,
+            "__position",
+            "label",
+            "ranking",
             pl.col("email")
             .str.strip_chars()
             .str.replace(r"(?i)^mailto:", "")
             .str.strip_chars()
             .replace("", None)
-            .alias("__raw")
+            .alias("__raw"),
         )
         .filter(pl.col("__raw").is_not_null())
-        .select(
-            ROW,
-            "__position",
-            "__raw",
-            "label",
-            "ranking",
-            _check_text(pl.col("__raw")).alias("__text"),
-        )
     )
 
-    distinct = items["__text"].unique()
-    checked = [check_email(text) for text in distinct.to_list()]
+    # Everything per value is worked out on the distinct spellings, and only what the
+    # contacts need comes back: the address, the problem, and an integer key for repeats.
+    distinct = items.select(pl.col("__raw").unique()).with_columns(
+        _check_text(pl.col("__raw")).alias("__text")
+    )
+    texts = distinct["__text"].unique()
+    checked = [check_email(text) for text in texts.to_list()]
     normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
-    results = pl.DataFrame(
-        {"__text": distinct, "__email": normalized, "__problem": problems},
+    validated = pl.DataFrame(
+        {"__text": texts, "__email": normalized, "__problem": problems},
         schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
+    )
+    results = (
+        distinct.join(validated, on="__text", how="left")
+        .drop("__text")
+        .with_columns(
+            pl.col("__email").str.to_lowercase().rank("dense").cast(pl.UInt32).alias("__key")
+        )
     )
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
-    items = (
-        items.join(results, on="__text", how="left")
-        .with_columns(
-            pl.col("label").replace_strict(
-                {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
-            ),
-            pl.col("label")
-            .replace_strict(
-                {k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean
-            )
-            .fill_null(False)
-            .alias("__preferred"),
-        )
-        .with_columns(pl.col("__email").str.to_lowercase().alias("__key"))
-        .drop("__text")
+    items = items.join(results, on="__raw", how="left").with_columns(
+        pl.col("label").replace_strict(
+            {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
+        ),
+        pl.col("label")
+        .replace_strict({k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean)
+        .fill_null(False)
+        .alias("__preferred"),
     )
 
     invalid = items.filter(pl.col("__problem").is_not_null())

@@ -84,9 +84,12 @@ def _tidy(column: str) -> pl.Expr:
 
 
 def _needs_recase(column: str) -> pl.Expr:
+    """Written all in capitals, or all in lower case (and has letters with a case at all)."""
+    # Regexes rather than comparing to_uppercase() copies: no million-string temporaries.
+    shouted = r"^[^\p{Ll}]*\p{Lu}[^\p{Ll}]*$"
+    quiet = r"^[^\p{Lu}\p{Lt}]*\p{Ll}[^\p{Lu}\p{Lt}]*$"
     value = pl.col(column)
-    upper, lower = value.str.to_uppercase(), value.str.to_lowercase()
-    return (upper != lower) & ((value == upper) | (value == lower))
+    return value.str.contains(shouted) | value.str.contains(quiet)
 
 
 @step

@@ -227,30 +227,36 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             _region_hint(pl.col("country_code"), region).alias("__region"),
         )
         .filter(pl.col("__raw").is_not_null())
-        .select(
-            ROW,
-            "__position",
-            "__raw",
-            "__region",
-            "country_code",
-            "label",
-            "ranking",
-            _parse_text(pl.col("__raw")).alias("__text"),
-        )
+        .select(ROW, "__position", "__raw", "__region", "country_code", "label", "ranking")
     )
-    distinct = items.select("__text", "__region").unique()
-    parsed = [parse_phone(raw, hint) for raw, hint in distinct.iter_rows()]
+    # Everything per value is worked out on the distinct (spelling, region) pairs, and only
+    # what the contacts need comes back, with an integer key for finding repeats.
+    distinct = (
+        items.select("__raw", "__region")
+        .unique()
+        .with_columns(_parse_text(pl.col("__raw")).alias("__text"))
+    )
+    pairs = distinct.select("__text", "__region").unique()
+    parsed = [parse_phone(text, hint) for text, hint in pairs.iter_rows()]
     columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
-    results = distinct.with_columns(
+    parsed_pairs = pairs.with_columns(
         pl.Series(name, column, dtype=pl.String)
         for name, column in zip(_PARSED_FIELDS, columns, strict=True)
+    )
+    results = (
+        distinct.join(parsed_pairs, on=["__text", "__region"], how="left")
+        .drop("__text")
+        .with_columns(
+            # Same number and extension = a repeat; another extension is another line.
+            pl.coalesce("__shown", "__raw").rank("dense").cast(pl.UInt32).alias("__key")
+        )
     )
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
 
     items = (
-        items.join(results, on=["__text", "__region"], how="left")
+        items.join(results, on=["__raw", "__region"], how="left")
         .with_columns(
             # A number that will not parse stays as written, with the hint it came with.
             pl.coalesce("__shown", "__raw").alias("phone_number"),
@@ -265,10 +271,8 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             )
             .fill_null(False)
             .alias("__preferred"),
-            # Same number and extension = a repeat; another extension is another line.
-            pl.coalesce("__shown", "__raw").alias("__key"),
         )
-        .drop("__text", "__region", "__shown", "__sanitized", "__calling_code")
+        .drop("__region", "__shown", "__sanitized", "__calling_code")
     )
     # The source's own order: its preferred number, its ranking, its list order.
     order = (pl.col("__preferred").not_(), "ranking", "__position")
