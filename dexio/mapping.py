@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +24,23 @@ import polars as pl
 from dexio.errors import MappingError
 from dexio.schema import EMAIL, NOTE, PHONE, SCALAR_FIELDS
 
-#: Where the mappings shipped with dexio live (top-level ``mappings/``); overridable so an
-#: installed copy or a team can point at its own folder.
-MAPPINGS_DIR = Path(
-    os.environ.get("DEXIO_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings")
-)
+
+def _shipped_mappings_dir() -> Path:
+    """Where the mappings shipped with dexio live.
+
+    ``$DEXIO_MAPPINGS`` wins (a team's own folder); then the checkout's top-level
+    ``mappings/`` (editable installs, tests); then ``<prefix>/share/dexio/mappings``, where
+    a wheel install puts them (``[tool.setuptools.data-files]`` in pyproject.toml).
+    """
+    if os.environ.get("DEXIO_MAPPINGS"):
+        return Path(os.environ["DEXIO_MAPPINGS"])
+    checkout = Path(__file__).resolve().parent.parent / "mappings"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "dexio" / "mappings"
+
+
+MAPPINGS_DIR = _shipped_mappings_dir()
 
 #: Fields a ``[fields]`` entry may target: every canonical scalar plus the two list columns a
 #: single column can fill.
