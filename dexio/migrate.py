@@ -34,17 +34,24 @@ import httpx
 import polars as pl
 from rich.console import Console
 
-from dexio import report as reporting
-from dexio.errors import ApiError, UsageError
+from dexio.errors import UsageError
 from dexio.ghl.client import GoHighLevel
 from dexio.ghl.destination import GhlDestination
 from dexio.ghl.mapping import contact_record
 from dexio.ghl.models import Note, Task
 from dexio.ledger import Ledger
-from dexio.pipeline import DexDestination, ImportResult, import_files, prepare
+from dexio.pipeline import (
+    DexDestination,
+    ImportResult,
+    Planned,
+    PlanSource,
+    import_files,
+    prepare,
+    run,
+)
 from dexio.plan import content_hash
 from dexio.schema import conform, empty_frame, from_records
-from dexio.upload import Interrupted, _Progress, upload
+from dexio.upload import ProgressBars
 from dexio.whautomate.client import Whautomate
 from dexio.whautomate.destination import WhautomateDestination
 
@@ -133,7 +140,7 @@ def _read_ghl(
             fresh.append((row, contact))
     ids = [c.id for _, c in fresh]
     # Two calls per contact at GoHighLevel's 10 calls/s: minutes for a big location.
-    with _Progress(console, quiet) as bar:
+    with ProgressBars(console, quiet) as bar:
         advance = bar.task("reading GoHighLevel notes and tasks", len(ids))
 
         def timeline(contact_id: str) -> tuple[list[Note], list[Task]]:
@@ -330,12 +337,22 @@ def migrate(
             target = GhlDestination(clients["ghl"])
         else:
             target = WhautomateDestination(clients["whautomate"])
-        with Ledger(folder) as ledger:
-            return _run(
-                ledger, folder, print_, source, target, clients=clients, region=region,
-                full=full, stage_tags=stage_tags, dry_run=dry_run, options=options,
-                batch_size=batch_size, concurrency=concurrency, quiet=quiet, console=console,
-            )  # fmt: skip
+        return run(
+            folder,
+            print_,
+            target,
+            _planner(source, target, clients, region=region, full=full, stage_tags=stage_tags,
+                     print_=print_, options=options, concurrency=concurrency, quiet=quiet,
+                     console=console),
+            command=f"migrate {source}",
+            extra={"source": source, "destination": target.name, "options": options},
+            dry_run=dry_run,
+            read_in_summary=True,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            quiet=quiet,
+            console=console,
+        )  # fmt: skip
     finally:
         for client in own:
             client.close()
@@ -354,38 +371,32 @@ def _read_dex(dex: Any) -> SourceRead:
     return SourceRead(frame, _carried_items([]), frame.height, after - before)
 
 
-def _run(
-    ledger: Ledger,
-    folder: Path,
-    print_: str,
+def _planner(
     source: str,
     target: Any,
-    *,
     clients: dict[str, Any],
+    *,
     region: str | None,
     full: bool,
     stage_tags: bool,
-    dry_run: bool,
+    print_: str,
     options: dict[str, Any],
-    batch_size: int,
     concurrency: int,
     quiet: bool,
     console: Console,
-) -> ImportResult:
-    previous = None if dry_run else ledger.unfinished_run(print_)
-    extra: dict[str, Any] = {"source": source, "destination": target.name, "options": options}
-    if previous is not None:
-        run_id, resumed = previous.run_id, True
-        meta = ledger.run_meta(run_id)
-        console.print(
-            f"Resuming run {run_id} from {folder} (acknowledged work is not sent again).",
-            markup=False,
-            highlight=False,
-        )
-    else:
-        idmap = {key: (dest, digest) for key, dest, digest in ledger.idmap()}
-        finished = [r for r in ledger.runs() if r.fingerprint == print_ and r.status == "finished"]
-        since = None if full or not finished else finished[-1].started_at
+) -> PlanSource:
+    """The migration's source for :func:`dexio.pipeline.run`: read the source account
+    (GoHighLevel incrementally against the id map of earlier runs) and plan it."""
+
+    def plan(ledger: Ledger | None) -> Planned:
+        idmap: dict[str, tuple[str, str | None]] = {}
+        since = None
+        if ledger is not None:
+            idmap = {key: (dest, digest) for key, dest, digest in ledger.idmap()}
+            finished = [
+                r for r in ledger.runs() if r.fingerprint == print_ and r.status == "finished"
+            ]
+            since = None if full or not finished else finished[-1].started_at
         if source == "ghl":
             read = _read_ghl(
                 clients["ghl"], idmap, since, concurrency, console=console, quiet=quiet
@@ -401,70 +412,9 @@ def _run(
             "carried_unchanged": read.carried.height,
             "options": options,
         }
-        if dry_run:
-            parts = reporting.buckets(items, input_records=read.input_records, dry_run=True)
-            body = reporting.summary(
-                parts, input_records=read.input_records, run_id=None, dry_run=True,
-                report_dir=folder, extra={**extra, "read": meta},
-            )  # fmt: skip
-            written = reporting.write(folder, parts, body)
-            reporting.render(console, parts, body, examples=3)
-            return ImportResult(
-                folder, None, True, False, read.input_records, body["counts"], body, written
-            )
-        run_id = ledger.start_run(
-            print_, items, before_images=before, command=f"migrate {source}", meta=meta
-        )
-        resumed = False
-    started = ledger.run(run_id).started_at
-    try:
-        stats = upload(
-            ledger, run_id, target, since=started, batch_size=batch_size,
-            concurrency=concurrency, quiet=quiet, console=console,
-        )  # fmt: skip
-    except Interrupted:
-        console.print(
-            f"Stopped. Progress is saved in {folder / 'ledger.sqlite'}; run the same command "
-            "again to resume.",
-            markup=False,
-            highlight=False,
-        )
-        raise KeyboardInterrupt from None
-    except ApiError:
-        console.print(
-            f"Progress is saved in {folder}; fix the problem and run the same command again.",
-            markup=False,
-            highlight=False,
-        )
-        raise
-    ledger.finish_run(run_id)
-    items = ledger.items(run_id)
-    problems = ledger.followup_failures(run_id)
-    input_records = int(meta["input_records"])
-    parts = reporting.buckets(items, input_records=input_records, problems=problems)
-    body = reporting.summary(
-        parts,
-        input_records=input_records,
-        run_id=run_id,
-        dry_run=False,
-        report_dir=folder,
-        extra={
-            **extra,
-            "resumed": resumed,
-            "read": {k: v for k, v in meta.items() if k != "options"},
-            "upload": {
-                "seconds": round(stats.seconds, 3),
-                "requests": stats.requests,
-                "reconciled": stats.reconciled,
-            },
-            **(target.summary() if hasattr(target, "summary") else {}),
-        },
-    )
-    written = reporting.write(folder, parts, body)
-    reporting.render(console, parts, body)
-    return ImportResult(
-        folder, run_id, False, resumed, input_records, body["counts"], body, written, stats
-    )
+        return Planned(items, before, meta)
+
+    return plan
 
 
 def parse_side(value: str) -> str:

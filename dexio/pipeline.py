@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,10 +33,10 @@ from rich.console import Console
 
 from dexio import report as reporting
 from dexio.errors import ApiError, InputError, NotFound, UsageError
-from dexio.ledger import Ledger
+from dexio.ledger import LEDGER_NAME, Ledger
 from dexio.plan import REJECTED, Match, OnExisting, match, plan
 from dexio.schema import SCHEMA, conform, from_records
-from dexio.upload import Interrupted, UploadStats, upload
+from dexio.upload import Destination, Interrupted, UploadStats, upload
 
 #: Contacts whose creation time is this close before the run's start still count as ours
 #: when reconciling (clock skew between this machine and the server).
@@ -578,44 +578,34 @@ def import_files(
 
         dex = Dex(concurrency=concurrency)
     destination = DexDestination(dex)
-    try:
-        if dry_run:
-            frame = _read_all(files, mapping)
-            items, _ = prepare(
-                frame,
-                destination,
-                region=region,
-                match_on=match,
-                on_existing=on_existing,
-                overwrite=overwrite,
-                tags=tag_list,
-            )
-            parts = reporting.buckets(items, input_records=frame.height, dry_run=True)
-            body = reporting.summary(
-                parts,
-                input_records=frame.height,
-                run_id=None,
-                dry_run=True,
-                report_dir=folder,
-                extra={"destination": destination.name, "options": options},
-            )
-            written = reporting.write(folder, parts, body)
-            reporting.render(console, parts, body, examples=3)
-            return ImportResult(
-                folder, None, True, False, frame.height, body["counts"], body, written
-            )
-        return _run(
-            files,
-            folder,
-            print_,
+
+    def plan_files(_ledger: Ledger | None) -> Planned:
+        frame = _read_all(files, mapping)
+        items, before = prepare(
+            frame,
             destination,
-            mapping=mapping,
             region=region,
             match_on=match,
             on_existing=on_existing,
             overwrite=overwrite,
             tags=tag_list,
-            options=options,
+        )
+        meta = {
+            "input_records": frame.height,
+            "files": [str(f) for f in files],
+            "options": options,
+        }
+        return Planned(items, before, meta)
+
+    try:
+        return run(
+            folder,
+            print_,
+            destination,
+            plan_files,
+            command="import",
+            extra={"destination": destination.name, "options": options},
+            dry_run=dry_run,
             batch_size=batch_size,
             concurrency=concurrency,
             quiet=quiet,
@@ -626,24 +616,68 @@ def import_files(
             dex.close()
 
 
-def _run(
-    files: Sequence[Path],
+@dataclass
+class Planned:
+    """One run's plan, as a source made it: the ledger items (one per input record, see
+    :func:`items_from_plan`), before-images of planned updates, and the run's metadata
+    (``input_records`` at least), which the ledger keeps for a resume."""
+
+    items: pl.DataFrame
+    before: list[tuple[str, str]]
+    meta: dict[str, Any]
+
+
+#: A source of contacts planned against a destination. It is called once per fresh run
+#: with the report folder's ledger (``None`` for a dry run on a folder without one), so a
+#: source can read its id map from earlier runs; files ignore it.
+PlanSource = Callable[[Ledger | None], Planned]
+
+
+def run(
     folder: Path,
     print_: str,
-    destination: DexDestination,
+    destination: Destination,
+    plan_source: PlanSource,
     *,
-    mapping: Any,
-    region: str | None,
-    match_on: Match,
-    on_existing: OnExisting,
-    overwrite: bool,
-    tags: Sequence[str],
-    options: dict[str, Any],
-    batch_size: int,
-    concurrency: int,
-    quiet: bool,
+    command: str,
+    extra: dict[str, Any],
+    dry_run: bool = False,
+    read_in_summary: bool = False,
+    batch_size: int = 100,
+    concurrency: int = 4,
+    quiet: bool = False,
     console: Console,
 ) -> ImportResult:
+    """The one pipeline behind ``import`` and ``migrate``: resume the unfinished run with
+    fingerprint ``print_`` in ``folder``'s ledger or start one from ``plan_source``, upload
+    it to ``destination`` and write the report.
+
+    ``command`` names the run in the ledger (``import``, ``migrate ghl``); ``extra`` goes
+    into ``summary.json`` (with ``resumed``, ``upload`` and the destination's own
+    ``summary()`` if it has one); ``read_in_summary`` adds the run's metadata as ``read``.
+    A dry run plans, reports ``would ...`` and writes nothing to the ledger.
+    """
+    if dry_run:
+        ledger: Ledger | None = Ledger(folder) if (folder / LEDGER_NAME).is_file() else None
+        try:
+            planned = plan_source(ledger)
+        finally:
+            if ledger is not None:
+                ledger.close()
+        meta = planned.meta
+        input_records = int(meta["input_records"])
+        parts = reporting.buckets(planned.items, input_records=input_records, dry_run=True)
+        body = reporting.summary(
+            parts,
+            input_records=input_records,
+            run_id=None,
+            dry_run=True,
+            report_dir=folder,
+            extra={**extra, **({"read": _read_part(meta)} if read_in_summary else {})},
+        )
+        written = reporting.write(folder, parts, body)
+        reporting.render(console, parts, body, examples=3)
+        return ImportResult(folder, None, True, False, input_records, body["counts"], body, written)
     with Ledger(folder) as ledger:
         previous = ledger.unfinished_run(print_)
         if previous is not None:
@@ -663,23 +697,10 @@ def _run(
                     markup=False,
                     highlight=False,
                 )
-            frame = _read_all(files, mapping)
-            items, before = prepare(
-                frame,
-                destination,
-                region=region,
-                match_on=match_on,
-                on_existing=on_existing,
-                overwrite=overwrite,
-                tags=tags,
-            )
-            meta = {
-                "input_records": frame.height,
-                "files": [str(f) for f in files],
-                "options": options,
-            }
+            planned = plan_source(ledger)
+            meta = planned.meta
             run_id = ledger.start_run(
-                print_, items, before_images=before, command="import", meta=meta
+                print_, planned.items, before_images=planned.before, command=command, meta=meta
             )
             resumed = False
         since = ledger.run(run_id).started_at
@@ -716,6 +737,7 @@ def _run(
         problems = ledger.followup_failures(run_id)
     input_records = int(meta["input_records"])
     parts = reporting.buckets(items, input_records=input_records, problems=problems)
+    summary = getattr(destination, "summary", None)
     body = reporting.summary(
         parts,
         input_records=input_records,
@@ -723,9 +745,9 @@ def _run(
         dry_run=False,
         report_dir=folder,
         extra={
-            "destination": destination.name,
-            "options": options,
+            **extra,
             "resumed": resumed,
+            **({"read": _read_part(meta)} if read_in_summary else {}),
             "upload": {
                 "seconds": round(stats.seconds, 3),
                 "requests": stats.requests,
@@ -735,6 +757,7 @@ def _run(
                 if stats.seconds > 0
                 else None,
             },
+            **(summary() if callable(summary) else {}),
         },
     )
     written = reporting.write(folder, parts, body)
@@ -742,3 +765,8 @@ def _run(
     return ImportResult(
         folder, run_id, False, resumed, input_records, body["counts"], body, written, stats
     )
+
+
+def _read_part(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a run's metadata says about reading its source (all but the options)."""
+    return {k: v for k, v in meta.items() if k != "options"}

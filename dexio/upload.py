@@ -136,7 +136,7 @@ def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield seq[start : start + size]
 
 
-class _Progress:
+class ProgressBars:
     """A rich progress bar with rate and ETA, silent when quiet or not on a terminal."""
 
     def __init__(self, console: Console | None, quiet: bool) -> None:
@@ -156,7 +156,7 @@ class _Progress:
             transient=False,
         )
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> ProgressBars:
         self.bar.start()
         return self
 
@@ -434,7 +434,7 @@ def upload(
     started = time.monotonic()
     runner = _Runner(concurrency)
     try:
-        with runner.catching_sigint(), _Progress(console, quiet) as progress:
+        with runner.catching_sigint(), ProgressBars(console, quiet) as progress:
             stats.reconciled = reconcile(ledger, run_id, destination, since)
             runner.check()
             _run_creates(ledger, run_id, destination, runner, progress, stats, since, batch_size)
@@ -453,7 +453,7 @@ def _run_creates(
     run_id: str,
     destination: Destination,
     runner: _Runner,
-    progress: _Progress,
+    progress: ProgressBars,
     stats: UploadStats,
     since: float,
     batch_size: int,
@@ -504,7 +504,7 @@ def _run_updates(
     run_id: str,
     destination: Destination,
     runner: _Runner,
-    progress: _Progress,
+    progress: ProgressBars,
     stats: UploadStats,
     batch_size: int,
 ) -> None:
@@ -549,7 +549,7 @@ def _run_followups(
     run_id: str,
     destination: Destination,
     runner: _Runner,
-    progress: _Progress,
+    progress: ProgressBars,
     stats: UploadStats,
     batch_size: int,
 ) -> None:
