@@ -7,6 +7,7 @@ to the limit without a 429 storm). Prints a table and writes bench/out/import.js
 
     python bench/import.py                    # 100,000 rows, latency 20 ms, limit 50/s
     python bench/import.py --rows 20000 --rate-limit 20
+    python bench/import.py --rows 5000 --rate-limit 20 --unpaced   # adaptive pacing vs none
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 import dexio
+from dexio.http import Pacer
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -47,12 +49,21 @@ def serve(folder: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run(
-    source: Path, folder: Path, name: str, flags: list[str], args: argparse.Namespace
+    source: Path,
+    folder: Path,
+    name: str,
+    flags: list[str],
+    args: argparse.Namespace,
+    *,
+    adaptive: bool = True,
 ) -> dict[str, Any]:
     server, base_url = serve(folder, *flags)
     try:
         with dexio.Dex(
-            api_key="dex_sandbox_key", base_url=base_url, concurrency=args.concurrency
+            api_key="dex_sandbox_key",
+            base_url=base_url,
+            concurrency=args.concurrency,
+            pacer=Pacer(adaptive=adaptive),
         ) as dex:
             started = time.perf_counter()
             result = dexio.import_files(
@@ -100,6 +111,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--unpaced",
+        action="store_true",
+        help="also run against the rate limit without adaptive pacing (the client before it)",
+    )
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -117,6 +133,20 @@ def main() -> None:
         limited = run(
             source, folder, "rate limited", [*latency, "--rate-limit", str(args.rate_limit)], args
         )
+        unpaced = (
+            [
+                run(
+                    source,
+                    folder,
+                    "rate limited, unpaced",
+                    [*latency, "--rate-limit", str(args.rate_limit)],
+                    args,
+                    adaptive=False,
+                )
+            ]
+            if args.unpaced
+            else []
+        )
     limited["rate_limit_per_s"] = args.rate_limit
     # Closeness to the limit is measured while uploading (the read/normalize/dedupe phase
     # sends only the by-email lookups).
@@ -128,7 +158,7 @@ def main() -> None:
     for column in ("run", "created", "merged", "total s", "prepare s", "upload s",
                    "contacts/s (upload)", "requests", "upload req/s", "429s"):  # fmt: skip
         table.add_column(column, justify="right")
-    for r in (free, limited):
+    for r in (free, limited, *unpaced):
         table.add_row(
             r["name"],
             f"{r['counts']['created']:,}",
@@ -150,7 +180,9 @@ def main() -> None:
         f"slowdown vs unlimited {limited['total_s'] / free['total_s']:.2f}x"
     )
     out = OUT / "import.json"
-    out.write_text(json.dumps({"args": vars(args), "runs": [free, limited]}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"args": vars(args), "runs": [free, limited, *unpaced]}, indent=2) + "\n"
+    )
     console.print(f"wrote {out}")
 
 

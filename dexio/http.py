@@ -32,6 +32,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -106,9 +107,24 @@ class Pacer:
     """A token bucket shared by every thread of one client, plus server-requested pauses.
 
     ``Pacer(100, per=10)`` allows bursts of 100 and 10 requests/s on average (GoHighLevel's
-    published limit); ``Pacer()`` does not throttle but still makes every thread wait out a
+    published limit). ``Pacer()`` is for an API that publishes no limit (Dex): it starts
+    unthrottled and **adapts** (additive increase, multiplicative decrease). On a 429 it
+    waits out ``Retry-After`` and sets its rate to :attr:`DECREASE` times the rate of
+    requests the server accepted over the last :attr:`WINDOW_S` seconds (never more than
+    before); after each second's worth of accepted requests without a 429 it raises the
+    rate by :attr:`INCREASE` of itself. Every pacer makes all threads wait out a
     ``Retry-After`` or an exhausted ``X-RateLimit-Remaining`` seen by any of them.
+    ``adaptive`` overrides the default (on exactly when no rate is given).
     """
+
+    #: Share of the recently accepted rate kept after a 429.
+    DECREASE = 0.7
+    #: Growth of the rate per second's worth of accepted requests without a 429.
+    INCREASE = 0.05
+    #: Seconds of accepted requests that estimate the server's rate.
+    WINDOW_S = 2.0
+    #: The adaptive rate never drops below this (requests/s).
+    MIN_RATE = 0.5
 
     def __init__(
         self,
@@ -116,6 +132,7 @@ class Pacer:
         per: float = 1.0,
         *,
         burst: int | None = None,
+        adaptive: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -123,16 +140,21 @@ class Pacer:
             raise ValueError("Pacer needs a positive number of requests per positive period")
         self.rate = requests / per if requests else None
         self.capacity = float(burst or max(1, int(requests))) if requests else 0.0
+        self.adaptive = requests is None if adaptive is None else adaptive
         self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep
         self._stamp = clock()
         self._paused_until = 0.0
+        self._accepted: deque[float] = deque()
+        self._first_accepted: float | None = None
+        self._streak = 0
+        self._calm_until = 0.0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         rate = f"{self.rate:g}/s" if self.rate else "unlimited"
-        return f"Pacer({rate}, burst={self.capacity:g})"
+        return f"Pacer({rate}, burst={self.capacity:g}{', adaptive' if self.adaptive else ''})"
 
     def acquire(self) -> float:
         """Block until a request may go out; returns the seconds waited.
@@ -161,6 +183,55 @@ class Pacer:
             waited += delay
             if reserved:
                 return waited
+
+    def accepted(self) -> None:
+        """The server accepted a request (any answer but 429): count it for the adaptive
+        rate, and raise that rate after a second's worth of them in a row."""
+        if not self.adaptive:
+            return
+        with self._lock:
+            now = self._clock()
+            if self._first_accepted is None:
+                self._first_accepted = now
+            self._accepted.append(now)
+            while self._accepted and self._accepted[0] < now - self.WINDOW_S:
+                self._accepted.popleft()
+            if self.rate is None:
+                return
+            self._streak += 1
+            if self._streak >= max(1.0, self.rate):
+                self._streak = 0
+                self._set_rate(self.rate * (1.0 + self.INCREASE), now)
+
+    def rate_limited(self, retry_after: float) -> None:
+        """The server answered 429: pause everyone ``retry_after`` seconds and, when
+        adaptive, lower the rate (once per episode: 429s to requests already in flight
+        do not lower it again)."""
+        self.pause(retry_after)
+        if not self.adaptive:
+            return
+        with self._lock:
+            now = self._clock()
+            self._streak = 0
+            if now < self._calm_until:
+                return
+            self._calm_until = now + retry_after + 1.0
+            while self._accepted and self._accepted[0] < now - self.WINDOW_S:
+                self._accepted.popleft()
+            start = self._first_accepted if self._first_accepted is not None else now
+            span = min(self.WINDOW_S, max(now - start, 1.0))
+            observed = len(self._accepted) / span
+            lowered = self.DECREASE * (min(observed, self.rate) if self.rate else observed)
+            self._set_rate(max(self.MIN_RATE, lowered), now)
+
+    def _set_rate(self, rate: float, now: float) -> None:
+        """Change the adaptive rate (lock held): one second's worth of burst at most."""
+        if self.rate is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._tokens = min(self._tokens, self.capacity)
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this pacer back for ``seconds`` (e.g. a ``Retry-After``)."""
@@ -280,7 +351,7 @@ class ApiClient:
             raise ConfigError(
                 f"{key_env} is not set. Put your {service} API key{where} in the environment: "
                 f"export {key_env}=...  (or pass it as an argument, or write "
-                f"{key_env.lower()} = \"...\" into {config_path()[0]}, chmod 600)."
+                f'{key_env.lower()} = "..." into {config_path()[0]}, chmod 600).'
             )
         self.base_url = _check_base_url(base_url, service)
         self.policy = policy or RetryPolicy()
@@ -353,6 +424,8 @@ class ApiClient:
             else:
                 status = response.status_code
                 self.pacer.observe(response.headers)
+                if status != 429:
+                    self.pacer.accepted()
                 if status < 300:
                     return self._decode(response)
                 if status not in policy.retry_statuses:
@@ -368,7 +441,7 @@ class ApiClient:
                 delay = retry_after if retry_after is not None else policy.backoff(retries)
                 if status == 429:
                     self.stats.add(rate_limited=1)
-                    self.pacer.pause(delay)
+                    self.pacer.rate_limited(delay)
                 failure = self._retry_exhausted(response, retry_after)
                 log.debug(
                     "%s %s: %d, waiting %.2f s (retry %d)",

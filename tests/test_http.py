@@ -220,3 +220,46 @@ def test_bounded_map_keeps_order_and_bounds_concurrency() -> None:
 
     with pytest.raises(ValueError, match="five"):
         bounded_map(fail_on_five, range(10), 2)
+
+
+def test_adaptive_pacer_lowers_its_rate_on_a_429_and_raises_it_slowly() -> None:
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    pacer = Pacer(clock=lambda: clock[0], sleep=sleep)
+    assert pacer.adaptive and pacer.rate is None
+    for _ in range(40):  # 40 accepted over 2 s: 20/s observed
+        assert pacer.acquire() == 0.0  # unthrottled until the server objects
+        pacer.accepted()
+        clock[0] += 0.05
+    pacer.rate_limited(1.0)
+    assert pacer.rate == pytest.approx(Pacer.DECREASE * 20, rel=0.1)
+    lowered = pacer.rate
+    pacer.rate_limited(1.0)  # another answer of the same episode: not lowered twice
+    assert pacer.rate == lowered
+    assert pacer.acquire() == pytest.approx(1.0, abs=0.1)  # Retry-After is honoured
+    for _ in range(30):  # about two seconds' worth at the lowered rate
+        pacer.acquire()
+        pacer.accepted()
+    assert lowered < pacer.rate <= lowered * (1 + Pacer.INCREASE) ** 2 * 1.001  # not a jump
+    assert not Pacer(10).adaptive and Pacer(adaptive=False).rate is None
+
+
+def test_adaptive_pacing_keeps_429s_rare_against_a_rate_limited_sandbox(
+    dex_sandbox: Any,
+) -> None:
+    """Dex publishes no limit: against the sandbox's 30/s the default client learns it."""
+    from dexio.dex import Dex
+
+    box = dex_sandbox(rate_limit=30)
+    calls = 150
+    with Dex(api_key=box.api_key, base_url=box.base_url, concurrency=4) as dex:
+        bounded_map(lambda _: dex.count(), range(calls), 4)
+        rate = dex.http.pacer.rate
+        assert dex.stats["rate_limited"] == box.stats()["rate_limited"]
+    served = box.stats()
+    assert served["rate_limited"] >= 1  # the limit was found by hitting it
+    assert served["rate_limited"] < calls / 15  # ...but not by a storm of 429s
+    assert rate is not None and Pacer.MIN_RATE < rate < 60

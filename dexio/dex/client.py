@@ -82,8 +82,9 @@ class Dex:
     ``Dex()`` reads ``DEX_API_KEY`` and ``DEX_BASE_URL`` (default
     ``https://api.prod.getdex.com/v1``); both can be passed instead. Use it as a context
     manager so the connection pool is closed. ``concurrency`` bounds the parallel calls of
-    bulk methods; ``requests_per_second`` paces every call (Dex publishes no limit, so by
-    default dexio only slows down when Dex answers 429).
+    bulk methods; ``requests_per_second`` paces every call at a fixed rate. Dex publishes no
+    limit, so by default the client runs unthrottled until Dex answers 429 and from then on
+    adapts its rate (see :class:`dexio.http.Pacer`); ``pacer`` replaces that policy.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class Dex:
         *,
         concurrency: int = 4,
         requests_per_second: float | None = None,
+        pacer: Pacer | None = None,
         policy: RetryPolicy | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
@@ -105,7 +107,7 @@ class Dex:
             key_env=KEY_ENV,
             key_help=KEY_HELP,
             policy=policy,
-            pacer=Pacer(requests_per_second) if requests_per_second else Pacer(),
+            pacer=pacer or (Pacer(requests_per_second) if requests_per_second else Pacer()),
             timeout=timeout,
             max_connections=max(4, self.concurrency * 2),
         )
