@@ -437,9 +437,36 @@ def upload(
         with runner.catching_sigint(), ProgressBars(console, quiet) as progress:
             stats.reconciled = reconcile(ledger, run_id, destination, since)
             runner.check()
-            _run_creates(ledger, run_id, destination, runner, progress, stats, since, batch_size)
+            _run_writes(
+                ledger,
+                run_id,
+                "create",
+                lambda chunk: _create_chunk(
+                    destination,
+                    [s for s, _, _ in chunk],
+                    [json.loads(p) for _, _, p in chunk],
+                    since,
+                ),
+                runner,
+                progress,
+                stats,
+                batch_size,
+            )
             runner.check()
-            _run_updates(ledger, run_id, destination, runner, progress, stats, batch_size)
+            _run_writes(
+                ledger,
+                run_id,
+                "update",
+                lambda chunk: _update_chunk(
+                    destination,
+                    [s for s, _, _ in chunk],
+                    [(str(d), json.loads(p)) for _, d, p in chunk],
+                ),
+                runner,
+                progress,
+                stats,
+                batch_size,
+            )
             runner.check()
             _run_followups(ledger, run_id, destination, runner, progress, stats, batch_size)
     finally:
@@ -448,28 +475,35 @@ def upload(
     return stats
 
 
-def _run_creates(
+#: A chunk of one action's items, ``(seq, dest_id, payload)`` each, sent as one job.
+SendChunk = Callable[[Sequence[tuple[int, str | None, str]]], Outcome]
+
+
+def _run_writes(
     ledger: Ledger,
     run_id: str,
-    destination: Destination,
+    action: str,
+    send: SendChunk,
     runner: _Runner,
     progress: ProgressBars,
     stats: UploadStats,
-    since: float,
     batch_size: int,
 ) -> None:
-    planned = ledger.pending(run_id, "create", "planned")
-    advance = progress.task("creating", len(planned)) if planned else None
+    """Send the planned items of ``action`` (``create`` or ``update``) in chunks until none
+    is left planned: each chunk is marked sent, then done, failed, or planned again after
+    an unknown outcome (failed once it has had :data:`MAX_ATTEMPTS`)."""
+    creating = action == "create"
+    planned = ledger.pending(run_id, action, "planned")
+    advance = (
+        progress.task("creating" if creating else "updating", len(planned)) if planned else None
+    )
     while planned:
         jobs = []
         for chunk in _chunks(planned, batch_size):
             seqs = [s for s, _, _ in chunk]
-            records = [json.loads(p) for _, _, p in chunk]
             jobs.append(
                 (
-                    lambda seqs=seqs, records=records: _create_chunk(
-                        destination, seqs, records, since
-                    ),
+                    lambda chunk=chunk: send(chunk),
                     lambda seqs=seqs: ledger.mark_sent(run_id, seqs),
                 )
             )
@@ -478,7 +512,10 @@ def _run_creates(
             stats.requests += outcome.requests
             ledger.mark_done(run_id, outcome.done)
             ledger.mark_failed(run_id, outcome.failed)
-            stats.created += len(outcome.done)
+            if creating:
+                stats.created += len(outcome.done)
+            else:
+                stats.updated += len(outcome.done)
             stats.failed += len(outcome.failed)
             give_up = [s for s in outcome.retry if ledger.attempts(run_id, s) >= MAX_ATTEMPTS]
             ledger.mark_failed(
@@ -491,57 +528,13 @@ def _run_creates(
             stats.failed += len(give_up)
             again = [s for s in outcome.retry if s not in set(give_up)]
             ledger.mark_planned(run_id, again)
-            stats.resent += len(again)
+            if creating:  # an update is safe to repeat; only a create is "resent"
+                stats.resent += len(again)
             if advance:
                 advance(len(outcome.done) + len(outcome.failed) + len(give_up))
 
         runner.run(jobs, apply)
-        planned = ledger.pending(run_id, "create", "planned")
-
-
-def _run_updates(
-    ledger: Ledger,
-    run_id: str,
-    destination: Destination,
-    runner: _Runner,
-    progress: ProgressBars,
-    stats: UploadStats,
-    batch_size: int,
-) -> None:
-    planned = ledger.pending(run_id, "update", "planned")
-    advance = progress.task("updating", len(planned)) if planned else None
-    while planned:
-        jobs = []
-        for chunk in _chunks(planned, batch_size):
-            seqs = [s for s, _, _ in chunk]
-            patches = [(str(d), json.loads(p)) for _, d, p in chunk]
-            jobs.append(
-                (
-                    lambda seqs=seqs, patches=patches: _update_chunk(destination, seqs, patches),
-                    lambda seqs=seqs: ledger.mark_sent(run_id, seqs),
-                )
-            )
-
-        def apply(outcome: Outcome) -> None:
-            stats.requests += outcome.requests
-            ledger.mark_done(run_id, outcome.done)
-            ledger.mark_failed(run_id, outcome.failed)
-            stats.updated += len(outcome.done)
-            stats.failed += len(outcome.failed)
-            give_up = [s for s in outcome.retry if ledger.attempts(run_id, s) >= MAX_ATTEMPTS]
-            ledger.mark_failed(
-                run_id,
-                [
-                    (s, "no answer from the destination after several attempts", None)
-                    for s in give_up
-                ],
-            )
-            ledger.mark_planned(run_id, [s for s in outcome.retry if s not in set(give_up)])
-            if advance:
-                advance(len(outcome.done) + len(outcome.failed) + len(give_up))
-
-        runner.run(jobs, apply)
-        planned = ledger.pending(run_id, "update", "planned")
+        planned = ledger.pending(run_id, action, "planned")
 
 
 def _run_followups(
