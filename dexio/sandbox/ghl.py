@@ -128,6 +128,56 @@ def wrap(emulator: Any, routes: list[Route], config: FaultConfig | None) -> Sand
     )
 
 
+class Emulator:
+    """What the GoHighLevel and Whautomate emulators share: a :class:`JsonStore`, a
+    :class:`SlidingWindow` enforced only when a limit was configured, and :func:`wrap`'s
+    fault layer and control routes. A subclass sets ``store``, ``window`` and ``enforce``,
+    defines ``_routes()`` and calls :meth:`_mount`."""
+
+    store: JsonStore
+    window: SlidingWindow
+    enforce: bool
+
+    def _routes(self) -> list[Route]:
+        raise NotImplementedError
+
+    def _mount(self, faults: FaultConfig | None) -> None:
+        self.sandbox = wrap(self, self._routes(), faults)
+        self.app, self.faults, self.stats = (
+            self.sandbox.asgi,
+            self.sandbox.faults,
+            self.sandbox.stats,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.window = SlidingWindow(self.window.limit, self.window.interval)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _take(self) -> tuple[str | None, int]:
+        """Count a request against the window: the ``Retry-After`` to answer 429 with
+        (``None`` when it may go through) and the requests remaining."""
+        allowed, remaining, wait = self.window.take()
+        if not allowed and self.enforce:
+            self.stats.count_fault("rate_limited")
+            return str(max(1, math.ceil(wait))), remaining
+        return None, remaining
+
+
+def seed_store(store: JsonStore, path: str | Path) -> dict[str, int]:
+    """Load a sample account JSON file into ``store`` and close it (``sandbox seed``)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return store.seed(data)
+    finally:
+        store.close()
+
+
 def now_iso() -> str:
     """The current UTC time as GoHighLevel/Whautomate write it: ISO-8601 with ms and Z."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -210,6 +260,10 @@ class JsonStore:
     def delete_children(self, table: str, parent: str) -> None:
         with self.lock:
             self.conn.execute(f"DELETE FROM {table} WHERE parent = ?", (parent,))
+
+    def seed(self, data: Mapping[str, Any]) -> dict[str, int]:
+        """Load a sample account; returns how many of each kind were loaded."""
+        raise NotImplementedError
 
     def counts(self) -> dict[str, int]:
         return {table: self.count(table) for table in self.tables if table != "settings"}
@@ -452,8 +506,10 @@ def _order_key(contact: Mapping[str, Any]) -> tuple[int, str]:
     return iso_to_ms(contact["dateAdded"]), contact["id"]
 
 
-class GhlEmulator:
+class GhlEmulator(Emulator):
     """The GoHighLevel emulator: a store, its settings, its stats, and an ASGI app."""
+
+    store: GhlStore
 
     def __init__(
         self,
@@ -476,22 +532,7 @@ class GhlEmulator:
         self.search_cap = search_cap
         self.allow_duplicates = allow_duplicates
         self._daily_used = 0
-        self.sandbox = wrap(self, self._routes(), faults)
-        self.app, self.faults, self.stats = (
-            self.sandbox.asgi,
-            self.sandbox.faults,
-            self.sandbox.stats,
-        )
-
-    def counts(self) -> dict[str, int]:
-        return self.store.counts()
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.window = SlidingWindow(self.window.limit, self.window.interval)
-
-    def close(self) -> None:
-        self.store.close()
+        self._mount(faults)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -551,13 +592,12 @@ class GhlEmulator:
 
     def _route(self, handler: Handler, *, write: bool) -> Handler:
         async def endpoint(request: Request) -> Response:
-            allowed, remaining, wait = self.window.take()
-            if not allowed and self.enforce:
-                self.stats.count_fault("rate_limited")
+            retry_after, remaining = self._take()
+            if retry_after is not None:
                 response: Response = JSONResponse(
                     {"statusCode": 429, "message": "Too Many Requests"}, status_code=429
                 )
-                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                response.headers["Retry-After"] = retry_after
             else:
                 self._daily_used += 1
                 try:
@@ -964,12 +1004,7 @@ def create_sandbox_app(
 
 def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:
     """Load a sample location JSON file into the emulator database ``db``."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    store = GhlStore(db)
-    try:
-        return store.seed(data)
-    finally:
-        store.close()
+    return seed_store(GhlStore(db), path)
 
 
 def location_of(db: str | Path) -> str:

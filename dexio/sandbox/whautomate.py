@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,14 @@ from starlette.routing import Route
 
 from dexio.sandbox.faults import FaultConfig
 from dexio.sandbox.ghl import (
+    Emulator,
     Handler,
     JsonStore,
     SlidingWindow,
     iso_to_ms,
     new_id,
     now_iso,
-    wrap,
+    seed_store,
 )
 from dexio.sandbox.server import SandboxApp
 
@@ -122,8 +122,10 @@ def _digits(value: str | None) -> str:
     return "".join(c for c in value or "" if c.isdigit())
 
 
-class WhautomateEmulator:
+class WhautomateEmulator(Emulator):
     """The Whautomate emulator: a store, its settings, its stats, and an ASGI app."""
+
+    store: WhautomateStore
 
     def __init__(
         self,
@@ -144,22 +146,7 @@ class WhautomateEmulator:
         self.max_limit = max_limit
         self.errors_as_200 = errors_as_200
         self.require_location = require_location
-        self.sandbox = wrap(self, self._routes(), faults)
-        self.app, self.faults, self.stats = (
-            self.sandbox.asgi,
-            self.sandbox.faults,
-            self.sandbox.stats,
-        )
-
-    def counts(self) -> dict[str, int]:
-        return self.store.counts()
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.window = SlidingWindow(self.window.limit, self.window.interval)
-
-    def close(self) -> None:
-        self.store.close()
+        self._mount(faults)
 
     def _routes(self) -> list[Route]:
         r = self._route
@@ -186,13 +173,12 @@ class WhautomateEmulator:
 
     def _route(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            allowed, _, wait = self.window.take()
-            if not allowed and self.enforce:
-                self.stats.count_fault("rate_limited")
+            retry_after, _ = self._take()
+            if retry_after is not None:
                 return JSONResponse(
                     {"error": "Too many requests"},
                     status_code=429,
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                    headers={"Retry-After": retry_after},
                 )
             if request.headers.get("x-api-key") != self.api_key:
                 return JSONResponse({"error": "Unauthorized: invalid API key"}, status_code=401)
@@ -386,9 +372,4 @@ def create_sandbox_app(
 
 def seed_file(db: str | Path, path: str | Path) -> dict[str, int]:
     """Load a sample account JSON file into the emulator database ``db``."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    store = WhautomateStore(db)
-    try:
-        return store.seed(data)
-    finally:
-        store.close()
+    return seed_store(WhautomateStore(db), path)
