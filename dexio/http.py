@@ -37,7 +37,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 
@@ -597,6 +597,28 @@ class ApiClient:
             )
 
         return build
+
+
+class ServiceClient:
+    """What every API client (Dex, the legacy Dex API, GoHighLevel, Whautomate) does with
+    its :class:`ApiClient` ``http``: close it, also as a context manager, and report its
+    counters."""
+
+    http: ApiClient
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent, retries made and 429 answers seen so far."""
+        return self.http.stats.snapshot()
 
 
 def _json_body(response: httpx.Response) -> Any:

@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from dexio.errors import ApiError, PayloadRejected
-from dexio.http import DEFAULT_TIMEOUT, ApiClient, Pacer, RetryPolicy, bounded_map
+from dexio.http import DEFAULT_TIMEOUT, ApiClient, Pacer, RetryPolicy, ServiceClient, bounded_map
 from dexio.secrets import Secret
 
 from .models import (
@@ -76,7 +76,7 @@ def _validate(model: type[M], value: M | Mapping[str, Any], where: str) -> M:
         raise PayloadRejected(f"not sent to Dex: {problems}", service="Dex") from None
 
 
-class Dex:
+class Dex(ServiceClient):
     """A Dex account over the v1 API.
 
     ``Dex()`` reads ``DEX_API_KEY`` and ``DEX_BASE_URL`` (default
@@ -115,20 +115,6 @@ class Dex:
 
     def __repr__(self) -> str:
         return f"Dex(base_url={self.http.base_url!r})"
-
-    def __enter__(self) -> Dex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.http.close()
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Requests sent, retries made and 429 answers seen so far."""
-        return self.http.stats.snapshot()
 
     def _call(
         self,

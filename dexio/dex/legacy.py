@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from dexio.http import DEFAULT_TIMEOUT, ApiClient, Pacer, RetryPolicy
+from dexio.http import DEFAULT_TIMEOUT, ApiClient, Pacer, RetryPolicy, ServiceClient
 from dexio.secrets import Secret
 
 from .client import KEY_ENV, KEY_HELP
@@ -28,7 +28,7 @@ LEGACY_BASE_URL_ENV = "DEX_LEGACY_BASE_URL"
 M = TypeVar("M", bound=BaseModel)
 
 
-class DexLegacy:
+class DexLegacy(ServiceClient):
     """Read contacts, notes (timeline items) and reminders through ``/api/rest``.
 
     ``DexLegacy()`` reads ``DEX_API_KEY`` and ``DEX_LEGACY_BASE_URL`` (default
@@ -62,19 +62,6 @@ class DexLegacy:
 
     def __repr__(self) -> str:
         return f"DexLegacy(base_url={self.http.base_url!r})"
-
-    def __enter__(self) -> DexLegacy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.http.close()
-
-    @property
-    def stats(self) -> dict[str, int]:
-        return self.http.stats.snapshot()
 
     def iter_contacts(self, limit: int = 100) -> Iterator[LegacyContact]:
         return self._iter_offset("contacts", "contacts", LegacyContact, limit, _pagination_total)

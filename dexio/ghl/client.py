@@ -26,7 +26,7 @@ from dexio.ghl.models import (
     Task,
     TaskIn,
 )
-from dexio.http import ApiClient, Pacer, RetryPolicy, bounded_map
+from dexio.http import ApiClient, Pacer, RetryPolicy, ServiceClient, bounded_map
 from dexio.secrets import Secret
 
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
@@ -49,7 +49,7 @@ class Created:
     matching_field: str | None = None
 
 
-class GoHighLevel:
+class GoHighLevel(ServiceClient):
     """A client for one GoHighLevel location (sub-account).
 
     ``concurrency`` bounds the parallel calls of the bulk helpers; the shared pacer keeps
@@ -72,7 +72,7 @@ class GoHighLevel:
                 "GHL_LOCATION_ID is not set. Put the id of your GoHighLevel location "
                 "(sub-account) in the environment: export GHL_LOCATION_ID=...  (or pass it)."
             )
-        self.api = ApiClient(
+        self.http = ApiClient(
             base_url or os.environ.get("GHL_BASE_URL", "").strip() or DEFAULT_BASE_URL,
             token,
             service="GoHighLevel",
@@ -85,22 +85,13 @@ class GoHighLevel:
         )
         self.concurrency = concurrency
 
-    def __repr__(self) -> str:
-        return f"GoHighLevel(location_id={self.location_id!r}, base_url={self.api.base_url!r})"
-
-    def close(self) -> None:
-        self.api.close()
-
-    def __enter__(self) -> GoHighLevel:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
-    def stats(self) -> dict[str, int]:
-        """Requests sent, retries and 429s received so far."""
-        return self.api.stats.snapshot()
+    def api(self) -> ApiClient:
+        """The HTTP session (also ``http``, as on every client)."""
+        return self.http
+
+    def __repr__(self) -> str:
+        return f"GoHighLevel(location_id={self.location_id!r}, base_url={self.http.base_url!r})"
 
     # -- reading -------------------------------------------------------------------------
 
@@ -129,7 +120,7 @@ class GoHighLevel:
         seen: set[str] = set()
         while True:
             page_body = {**body, "searchAfter": after} if after else {**body, "page": 1}
-            data = self.api.request("POST", "contacts/search", json=page_body)
+            data = self.http.request("POST", "contacts/search", json=page_body)
             hits = [Contact.model_validate(c) for c in (data or {}).get("contacts") or []]
             fresh = [c for c in hits if c.id not in seen]
             yield from fresh
@@ -143,7 +134,7 @@ class GoHighLevel:
         params: dict[str, Any] = {"locationId": self.location_id, "limit": limit}
         seen: set[str] = set()
         while True:
-            data = self.api.request("GET", "contacts/", params=params) or {}
+            data = self.http.request("GET", "contacts/", params=params) or {}
             hits = [Contact.model_validate(c) for c in data.get("contacts") or []]
             fresh = [c for c in hits if c.id not in seen]
             yield from fresh
@@ -158,7 +149,7 @@ class GoHighLevel:
             }
 
     def get_contact(self, contact_id: str) -> Contact:
-        data = self.api.request("GET", f"contacts/{contact_id}")
+        data = self.http.request("GET", f"contacts/{contact_id}")
         return Contact.model_validate(data["contact"])
 
     def find_contact(self, *, email: str | None = None, phone: str | None = None) -> Contact | None:
@@ -171,21 +162,21 @@ class GoHighLevel:
                 "pageLimit": 1,
                 "filters": [{"field": name, "operator": "eq", "value": value}],
             }
-            hits = (self.api.request("POST", "contacts/search", json=body) or {}).get("contacts")
+            hits = (self.http.request("POST", "contacts/search", json=body) or {}).get("contacts")
             if hits:
                 return Contact.model_validate(hits[0])
         return None
 
     def notes(self, contact_id: str) -> list[Note]:
-        data = self.api.request("GET", f"contacts/{contact_id}/notes") or {}
+        data = self.http.request("GET", f"contacts/{contact_id}/notes") or {}
         return [Note.model_validate(n) for n in data.get("notes") or []]
 
     def tasks(self, contact_id: str) -> list[Task]:
-        data = self.api.request("GET", f"contacts/{contact_id}/tasks") or {}
+        data = self.http.request("GET", f"contacts/{contact_id}/tasks") or {}
         return [Task.model_validate(t) for t in data.get("tasks") or []]
 
     def custom_fields(self) -> list[CustomField]:
-        data = self.api.request("GET", f"locations/{self.location_id}/customFields") or {}
+        data = self.http.request("GET", f"locations/{self.location_id}/customFields") or {}
         return [CustomField.model_validate(f) for f in data.get("customFields") or []]
 
     def read(
@@ -222,7 +213,7 @@ class GoHighLevel:
         body = {**contact.payload(), "locationId": self.location_id}
         for attempt in range(2):
             try:
-                data = self.api.request("POST", "contacts/", json=body, write=True)
+                data = self.http.request("POST", "contacts/", json=body, write=True)
             except OutcomeUnknown:
                 if attempt or not (body.get("email") or body.get("phone")):
                     raise
@@ -240,30 +231,30 @@ class GoHighLevel:
         body = contact.payload()
         body.pop("locationId", None)
         body.pop("tags", None)
-        data = self.api.request("PUT", f"contacts/{contact_id}", json=body)
+        data = self.http.request("PUT", f"contacts/{contact_id}", json=body)
         return Contact.model_validate(data["contact"])
 
     def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
         if not tags:
             return []
-        data = self.api.request("POST", f"contacts/{contact_id}/tags", json={"tags": list(tags)})
+        data = self.http.request("POST", f"contacts/{contact_id}/tags", json={"tags": list(tags)})
         return list((data or {}).get("tags") or [])
 
     def remove_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
-        data = self.api.request("DELETE", f"contacts/{contact_id}/tags", json={"tags": list(tags)})
+        data = self.http.request("DELETE", f"contacts/{contact_id}/tags", json={"tags": list(tags)})
         return list((data or {}).get("tags") or [])
 
     def add_note(self, contact_id: str, note: NoteIn) -> Note:
         """Add a note; if the answer was lost, look for it before sending it again."""
         try:
-            data = self.api.request(
+            data = self.http.request(
                 "POST", f"contacts/{contact_id}/notes", json=note.payload(), write=True
             )
         except OutcomeUnknown:
             for existing in self.notes(contact_id):
                 if existing.body == note.body:
                     return existing
-            data = self.api.request(
+            data = self.http.request(
                 "POST", f"contacts/{contact_id}/notes", json=note.payload(), write=True
             )
         return Note.model_validate(data["note"])
@@ -271,20 +262,20 @@ class GoHighLevel:
     def add_task(self, contact_id: str, task: TaskIn) -> Task:
         """Add a task; if the answer was lost, look for it before sending it again."""
         try:
-            data = self.api.request(
+            data = self.http.request(
                 "POST", f"contacts/{contact_id}/tasks", json=task.payload(), write=True
             )
         except OutcomeUnknown:
             for existing in self.tasks(contact_id):
                 if existing.title == task.title and existing.dueDate == task.dueDate:
                     return existing
-            data = self.api.request(
+            data = self.http.request(
                 "POST", f"contacts/{contact_id}/tasks", json=task.payload(), write=True
             )
         return Task.model_validate(data["task"])
 
     def delete_contact(self, contact_id: str) -> None:
-        self.api.request("DELETE", f"contacts/{contact_id}")
+        self.http.request("DELETE", f"contacts/{contact_id}")
 
 
 def _duplicate_of(exc: PayloadRejected) -> tuple[str, str | None] | None:

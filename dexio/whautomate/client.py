@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from dexio.errors import ConfigError, OutcomeUnknown, PayloadRejected
-from dexio.http import ApiClient, Pacer, RetryPolicy
+from dexio.http import ApiClient, Pacer, RetryPolicy, ServiceClient
 from dexio.secrets import Secret, redact
 from dexio.whautomate.mapping import to_canonical
 from dexio.whautomate.models import Client, Contact, ContactIn, LocationRef
@@ -31,7 +31,7 @@ def _digits(value: str | None) -> str:
     return "".join(c for c in value or "" if c.isdigit())
 
 
-class Whautomate:
+class Whautomate(ServiceClient):
     """A client for one Whautomate account."""
 
     def __init__(
@@ -45,7 +45,7 @@ class Whautomate:
     ) -> None:
         host = (host or os.environ.get("WHAUTOMATE_HOST", "").strip() or DEFAULT_HOST).rstrip("/")
         self.location_id = location_id or os.environ.get("WHAUTOMATE_LOCATION_ID", "").strip()
-        self.api = ApiClient(
+        self.http = ApiClient(
             host + "/v1",
             api_key,
             service="Whautomate",
@@ -57,25 +57,17 @@ class Whautomate:
             pacer=pacer or Pacer(REQUESTS_PER_MINUTE - BURST, per=60.0, burst=BURST),
         )
 
-    def __repr__(self) -> str:
-        return f"Whautomate(base_url={self.api.base_url!r})"
-
-    def close(self) -> None:
-        self.api.close()
-
-    def __enter__(self) -> Whautomate:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
-    def stats(self) -> dict[str, int]:
-        return self.api.stats.snapshot()
+    def api(self) -> ApiClient:
+        """The HTTP session (also ``http``, as on every client)."""
+        return self.http
+
+    def __repr__(self) -> str:
+        return f"Whautomate(base_url={self.http.base_url!r})"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One request; a 200 whose body carries ``error`` is a refusal, not a success."""
-        data = self.api.request(method, path, **kwargs)
+        data = self.http.request(method, path, **kwargs)
         if isinstance(data, dict) and data.get("error"):
             message = redact(str(data["error"]))[:500]
             error = PayloadRejected(
