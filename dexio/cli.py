@@ -17,7 +17,9 @@ code  meaning
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -25,7 +27,12 @@ from rich.markup import escape
 
 from dexio import __version__
 from dexio.errors import DexioError
-from dexio.secrets import redact
+from dexio.secrets import Secret, redact
+
+if TYPE_CHECKING:
+    from dexio.dex import Dex, DexLegacy
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -49,6 +56,45 @@ def cli() -> None:
 
 # Commands are added below, one section per area. Keep each command thin: parse, call the
 # library, render.
+
+
+# -- consolidation: the Dex account a command works on --
+def _dex_options(sandbox_help: str = "Work on the embedded sandbox.") -> Callable[[F], F]:
+    """``--sandbox`` and ``--api-key``, the two ways a command chooses its Dex account."""
+
+    def apply(command: F) -> F:
+        command = click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")(command)
+        return click.option("--sandbox", is_flag=True, help=sandbox_help)(command)
+
+    return apply
+
+
+def _open_dex(
+    stack: ExitStack,
+    sandbox: bool,
+    api_key: str | None = None,
+    *,
+    concurrency: int = 4,
+    legacy: bool = False,
+    label: str = "sandbox",
+) -> tuple[Dex, DexLegacy | None]:
+    """A Dex client (and the legacy API's, if asked) on the embedded sandbox, whose database
+    is named on stderr, or on the account of ``api_key`` / DEX_API_KEY; closed with
+    ``stack``."""
+    from dexio.dex import Dex, DexLegacy
+
+    key: Secret | str | None = api_key
+    base_url: str | None = None
+    legacy_url: str | None = None
+    if sandbox:
+        from dexio.sandbox import embedded
+
+        box = stack.enter_context(embedded())
+        err_console.print(f"{label}: {escape(str(box.db_path))}")
+        key, base_url, legacy_url = box.api_key, box.base_url, box.legacy_url
+    dex = stack.enter_context(Dex(api_key=key, base_url=base_url, concurrency=concurrency))
+    old = stack.enter_context(DexLegacy(api_key=key, base_url=legacy_url)) if legacy else None
+    return dex, old
 
 
 # -- readers --
@@ -189,8 +235,7 @@ def sandbox_serve(
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--vcard-version", type=click.Choice(["3", "4"]), default="4", show_default=True)
 @click.option("--legacy", is_flag=True, help="Read notes and reminders from the legacy API.")
-@click.option("--sandbox", is_flag=True, help="Export from the embedded local sandbox.")
-@click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
+@_dex_options("Export from the embedded local sandbox.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def export_command(
     format_: str | None,
@@ -208,27 +253,11 @@ def export_command(
     quiet: bool,
 ) -> int:
     """Export Dex contacts to a file (csv, xlsx, vcf, jsonl or parquet)."""
-    from contextlib import ExitStack
-
-    from dexio.dex import Dex, DexLegacy
     from dexio.export import export
 
     path = output or f"dex-contacts.{format_ or 'csv'}"
     with ExitStack() as stack:
-        if sandbox:
-            from dexio.sandbox import embedded
-
-            box = stack.enter_context(embedded())
-            err_console.print(f"sandbox: {escape(str(box.db_path))}")
-            dex = stack.enter_context(Dex(api_key=box.api_key, base_url=box.base_url))
-            old: DexLegacy | bool = (
-                stack.enter_context(DexLegacy(api_key=box.api_key, base_url=box.legacy_url))
-                if legacy
-                else False
-            )
-        else:
-            dex = stack.enter_context(Dex(api_key=api_key))
-            old = stack.enter_context(DexLegacy(api_key=api_key)) if legacy else False
+        dex, old = _open_dex(stack, sandbox, api_key, legacy=legacy)
         result = export(
             path,
             format=format_,
@@ -240,7 +269,7 @@ def export_command(
             raw=raw,
             vcard_version=int(vcard_version),
             dex=dex,
-            legacy=old,
+            legacy=old or False,
             progress=not quiet,
         )
     filtered = f" of {result.scanned}" if result.scanned != result.contacts else ""
@@ -284,8 +313,7 @@ def export_command(
     help="full: also match by phone, LinkedIn and name+company against the whole account.",
 )
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
-@click.option("--sandbox", is_flag=True, help="Import into the embedded local sandbox.")
-@click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
+@_dex_options("Import into the embedded local sandbox.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def import_command(
     files: tuple[str, ...],
@@ -308,22 +336,10 @@ def import_command(
     Every record ends in one of created/updated/merged/unchanged/rejected.csv in the report
     folder. Running the same command again resumes an interrupted run.
     """
-    from contextlib import ExitStack
-
-    from dexio.dex import Dex
     from dexio.pipeline import import_files
 
     with ExitStack() as stack:
-        if sandbox:
-            from dexio.sandbox import embedded
-
-            box = stack.enter_context(embedded())
-            err_console.print(f"sandbox: {escape(str(box.db_path))}")
-            dex = stack.enter_context(
-                Dex(api_key=box.api_key, base_url=box.base_url, concurrency=concurrency)
-            )
-        else:
-            dex = stack.enter_context(Dex(api_key=api_key, concurrency=concurrency))
+        dex, _ = _open_dex(stack, sandbox, api_key, concurrency=concurrency)
         result = import_files(
             list(files),
             mapping=mapping,
@@ -459,9 +475,6 @@ def migrate_command(
     (+ WHAUTOMATE_HOST, WHAUTOMATE_LOCATION_ID) and DEX_API_KEY. Result files as for
     `import`; running it again creates nobody and updates only what changed in the source.
     """
-    from contextlib import ExitStack
-
-    from dexio.dex import Dex
     from dexio.ghl import GoHighLevel
     from dexio.migrate import migrate, parse_side
     from dexio.whautomate import Whautomate
@@ -469,14 +482,10 @@ def migrate_command(
     source, destination = parse_side(source), parse_side(destination)
     with ExitStack() as stack:
         ghl = wa = None
+        dex, _ = _open_dex(stack, sandbox, concurrency=concurrency, label="Dex sandbox")
         if sandbox:
             from dexio.sandbox import embedded
 
-            box = stack.enter_context(embedded())
-            err_console.print(f"Dex sandbox: {escape(str(box.db_path))}")
-            dex = stack.enter_context(
-                Dex(api_key=box.api_key, base_url=box.base_url, concurrency=concurrency)
-            )
             for side in {source, destination} & {"ghl", "whautomate"}:
                 other = stack.enter_context(embedded(api=side))
                 err_console.print(f"{side} emulator: {escape(str(other.db_path))}")
@@ -498,8 +507,6 @@ def migrate_command(
                             location_id=locations[0]["id"] if locations else None,
                         )
                     )
-        else:
-            dex = stack.enter_context(Dex(concurrency=concurrency))
         result = migrate(
             source,
             destination,
@@ -525,21 +532,6 @@ def migrate_command(
 
 
 # -- cleanup / undo --
-def _cleanup_dex(stack: Any, sandbox: bool, api_key: str | None) -> Any:
-    """The Dex account a cleanup command works on: the embedded sandbox or DEX_API_KEY."""
-    from dexio.dex import Dex
-
-    if sandbox:
-        from dexio.sandbox import embedded
-
-        box = stack.enter_context(embedded())
-        err_console.print(f"sandbox: {escape(str(box.db_path))}")
-        return stack.enter_context(Dex(api_key=box.api_key, base_url=box.base_url))
-    return stack.enter_context(Dex(api_key=api_key))
-
-
-_sandbox_option = click.option("--sandbox", is_flag=True, help="Work on the embedded sandbox.")
-_api_key_option = click.option("--api-key", help="Dex API key [default: $DEX_API_KEY].")
 
 
 @cli.command("cleanup")
@@ -552,20 +544,17 @@ _api_key_option = click.option("--api-key", help="Dex API key [default: $DEX_API
     help="Folder for review.csv, review.xlsx and snapshot.jsonl.",
 )
 @click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
-@_sandbox_option
-@_api_key_option
+@_dex_options()
 def cleanup_command(out_dir: str, region: str | None, sandbox: bool, api_key: str | None) -> None:
     """Find the duplicates already in Dex and write a review file; changes nothing.
 
     One row per proposed group (member ids, names, e-mails, phones, reason, proposed
     survivor). Put yes or no in the approve column, then run `dexio merge REVIEW_FILE`.
     """
-    from contextlib import ExitStack
-
     from dexio.cleanup import review_duplicates
 
     with ExitStack() as stack:
-        dex = _cleanup_dex(stack, sandbox, api_key)
+        dex, _ = _open_dex(stack, sandbox, api_key)
         review = review_duplicates(out_dir, dex=dex, region=region)
     out_console.print(
         f"contacts read: {review.contacts:,}; groups proposed: {review.groups.height:,} "
@@ -581,8 +570,7 @@ def cleanup_command(out_dir: str, region: str | None, sandbox: bool, api_key: st
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Report folder.")
 @click.option("--batch-size", type=click.IntRange(1, 50), default=50, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Check the file against Dex, merge nothing.")
-@_sandbox_option
-@_api_key_option
+@_dex_options()
 def merge_command(
     review_file: str,
     report_dir: str | None,
@@ -596,12 +584,10 @@ def merge_command(
     Groups marked no are flagged ignore_merge so they are not proposed again. Resumable:
     run the same command again after an interruption; no group is merged twice.
     """
-    from contextlib import ExitStack
-
     from dexio.cleanup import merge
 
     with ExitStack() as stack:
-        dex = _cleanup_dex(stack, sandbox, api_key)
+        dex, _ = _open_dex(stack, sandbox, api_key)
         result = merge(
             review_file, dex=dex, report_dir=report_dir, batch_size=batch_size, dry_run=dry_run
         )
@@ -634,8 +620,7 @@ def merge_command(
     type=click.Path(file_okay=False),
     help="Folder for fix-changes.csv.",
 )
-@_sandbox_option
-@_api_key_option
+@_dex_options()
 def fix_command(
     phones: bool,
     emails: bool,
@@ -646,14 +631,12 @@ def fix_command(
     api_key: str | None,
 ) -> None:
     """Normalise the phones and e-mails already in Dex; a dry run unless --apply."""
-    from contextlib import ExitStack
-
     from dexio.cleanup import fix
 
     if not phones and not emails:
         phones = emails = True
     with ExitStack() as stack:
-        dex = _cleanup_dex(stack, sandbox, api_key)
+        dex, _ = _open_dex(stack, sandbox, api_key)
         result = fix(
             phones=phones, emails=emails, apply=apply, region=region, dex=dex, report_dir=report_dir
         )
@@ -671,20 +654,17 @@ def fix_command(
 @cli.command("undo")
 @click.argument("report_dir", type=click.Path(file_okay=False))
 @click.option("--yes", is_flag=True, help="Make the changes (default: only report them).")
-@_sandbox_option
-@_api_key_option
+@_dex_options()
 def undo_command(report_dir: str, yes: bool, sandbox: bool, api_key: str | None) -> int:
     """Take back the import or migration recorded in REPORT_DIR; a dry run unless --yes.
 
     Deletes the contacts it created, restores the ones it updated, removes the notes,
     reminders and tags it added. Contacts edited in Dex since are left alone and listed.
     """
-    from contextlib import ExitStack
-
     from dexio.undo import undo
 
     with ExitStack() as stack:
-        dex = _cleanup_dex(stack, sandbox, api_key)
+        dex, _ = _open_dex(stack, sandbox, api_key)
         result = undo(report_dir, dex=dex, yes=yes)
     if not result.runs and not result.actions.height:
         out_console.print("nothing to undo: every run in this folder is already undone")
