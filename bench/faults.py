@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,25 +32,29 @@ def main() -> None:
               "files add up", "429s", "5xx", "dropped", "restarts", "seconds")  # fmt: skip
     print(" | ".join(header))
     print("|".join("---" for _ in header))
-    with tempfile.TemporaryDirectory() as folder:
-        for i, scenario in enumerate(MATRIX):
-            if args.only and args.only not in scenario.name:
-                continue
-            outcome = run(Path(folder) / str(i), scenario, args.contacts)
-            rows.append({**asdict(outcome), "ok": outcome.ok})
-            got = outcome.injected
-            print(" | ".join(str(v) for v in (
-                outcome.scenario, outcome.runs, ",".join(map(str, outcome.exit_codes)),
-                outcome.created, outcome.in_dex, outcome.missing, outcome.twice,
-                "yes" if outcome.files_add_up else "NO", got.get("rate_limited", 0),
-                got.get("server_errors", 0), got.get("dropped", 0),
-                got.get("server_restarts", 0), outcome.seconds,
-            )), flush=True)  # fmt: skip
+    folder = ROOT / "bench" / "out" / "faults-work"  # kept: each run's log is there
+    shutil.rmtree(folder, ignore_errors=True)
+    for i, scenario in enumerate(MATRIX):
+        if args.only and args.only not in scenario.name:
+            continue
+        outcome = run(Path(folder) / str(i), scenario, args.contacts)
+        rows.append({**asdict(outcome), "ok": outcome.ok})
+        got = outcome.injected
+        print(" | ".join(str(v) for v in (
+            outcome.scenario, outcome.runs, ",".join(map(str, outcome.exit_codes)),
+            outcome.created, outcome.in_dex, outcome.missing, outcome.twice,
+            "yes" if outcome.files_add_up else "NO", got.get("rate_limited", 0),
+            got.get("server_errors", 0), got.get("dropped", 0),
+            got.get("server_restarts", 0), outcome.seconds,
+        )), flush=True)  # fmt: skip
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "faults.json").write_text(
         json.dumps({"contacts": args.contacts, "rows": rows}, indent=2)
     )
+    for row in rows:
+        for note in row["notes"]:
+            print(f"\n{row['scenario']}: {note}")
     failed = [r["scenario"] for r in rows if not r["ok"]]
     print(f"\n{len(rows) - len(failed)}/{len(rows)} scenarios: nobody missing, nobody twice.")
     sys.exit(1 if failed else 0)

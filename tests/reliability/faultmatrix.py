@@ -61,6 +61,8 @@ class Outcome:
     files_add_up: bool
     injected: dict[str, int]
     seconds: float
+    notes: list[str] = field(default_factory=list)
+    """The end of the output of every run that stopped by itself with a non-zero code."""
 
     @property
     def ok(self) -> bool:
@@ -166,6 +168,7 @@ def run(folder: Path, scenario: Scenario, n: int, *, max_runs: int = 10) -> Outc
     restart_at, spike_at = scenario.restart_at, scenario.spike_at
     spike_until: float | None = None
     codes: list[int] = []
+    notes: list[str] = []
     started = time.monotonic()
     try:
         while len(codes) < max_runs:
@@ -195,6 +198,9 @@ def run(folder: Path, scenario: Scenario, n: int, *, max_runs: int = 10) -> Outc
             victim.wait()
             log.close()
             codes.append(victim.returncode if not killed else -signal.SIGKILL)
+            if codes[-1] not in (0, -signal.SIGKILL):
+                text = Path(log.name).read_text(errors="replace")
+                notes.append(f"run {len(codes)} exit {codes[-1]}: {text[-600:]}")
             if codes[-1] == 0:
                 break
         seconds = time.monotonic() - started
@@ -227,6 +233,7 @@ def run(folder: Path, scenario: Scenario, n: int, *, max_runs: int = 10) -> Outc
         files_add_up=adds_up,
         injected=dict(server.injected),
         seconds=round(seconds, 1),
+        notes=notes,
     )
 
 
