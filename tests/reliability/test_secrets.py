@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +98,6 @@ def test_tls_verification_is_never_switched_off() -> None:
     ]  # fmt: skip
     assert offenders == []
     with dexio.Dex(api_key=KEY, base_url="https://api.example.com/v1") as dex:
-        pool = dex.http._client._transport._pool  # httpx's default transport
-        assert pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
-        assert pool._ssl_context.check_hostname
+        transport: Any = dex.http._client._transport  # httpx's default HTTPTransport
+        context = transport._pool._ssl_context
+        assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
