@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from dexio.dex.client import using
 from dexio.errors import InputError, NotFound, OutcomeUnknown, PayloadRejected
 from dexio.ledger import Ledger
 
@@ -40,18 +40,6 @@ REVIEW_COLUMNS = (
 APPROVE_YES = frozenset({"y", "yes", "x", "1", "true", "ok", "merge", "approve", "approved"})
 APPROVE_NO = frozenset({"n", "no", "0", "false", "reject", "rejected", "never"})
 SEP = "; "
-
-
-@contextmanager
-def _client(dex: Any) -> Iterator[Any]:
-    """``dex`` as given, or a ``Dex()`` from the environment closed afterwards."""
-    if dex is not None:
-        yield dex
-        return
-    from dexio.dex import Dex
-
-    with Dex() as own:
-        yield own
 
 
 def _join(values: Any) -> str:
@@ -160,7 +148,7 @@ def review_duplicates(
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    with _client(dex) as client:
+    with using(dex) as client:
         frame = snapshot(client, folder)
     groups, ignored = proposals(frame, region=region, trust=trust)
     files = [folder / "review.csv", folder / "review.xlsx"]
@@ -517,7 +505,7 @@ def merge(
     file = Path(review_file)
     folder = Path(report_dir) if report_dir else file.parent / "merge-report"
     print_ = _fingerprint(review)
-    with _client(dex) as client, Ledger(folder) as ledger:
+    with using(dex) as client, Ledger(folder) as ledger:
         previous = None if dry_run else ledger.unfinished_run(print_)
         resumed = previous is not None
         if previous is not None:
@@ -704,7 +692,7 @@ def fix(
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     updated = 0
-    with _client(dex) as client:
+    with using(dex) as client:
         contacts = list(client.iter_contacts(take=500))
         frame = to_canonical(contacts)
         changes = _fixed_lists(frame, region, phones, emails) if frame.height else []

@@ -32,6 +32,7 @@ import polars as pl
 from rich.console import Console
 
 from dexio import report as reporting
+from dexio.dex.client import using
 from dexio.errors import ApiError, InputError, NotFound, UsageError
 from dexio.ledger import LEDGER_NAME, Ledger
 from dexio.plan import REJECTED, Match, OnExisting, match, plan
@@ -572,32 +573,27 @@ def import_files(
     }
     print_ = fingerprint(files, options)
     folder = Path(report_dir) if report_dir else default_report_dir(files, print_)
-    own_client = dex is None
-    if dex is None:
-        from dexio.dex import Dex
+    with using(dex, concurrency=concurrency) as client:
+        destination = DexDestination(client)
 
-        dex = Dex(concurrency=concurrency)
-    destination = DexDestination(dex)
+        def plan_files(_ledger: Ledger | None) -> Planned:
+            frame = _read_all(files, mapping)
+            items, before = prepare(
+                frame,
+                destination,
+                region=region,
+                match_on=match,
+                on_existing=on_existing,
+                overwrite=overwrite,
+                tags=tag_list,
+            )
+            meta = {
+                "input_records": frame.height,
+                "files": [str(f) for f in files],
+                "options": options,
+            }
+            return Planned(items, before, meta)
 
-    def plan_files(_ledger: Ledger | None) -> Planned:
-        frame = _read_all(files, mapping)
-        items, before = prepare(
-            frame,
-            destination,
-            region=region,
-            match_on=match,
-            on_existing=on_existing,
-            overwrite=overwrite,
-            tags=tag_list,
-        )
-        meta = {
-            "input_records": frame.height,
-            "files": [str(f) for f in files],
-            "options": options,
-        }
-        return Planned(items, before, meta)
-
-    try:
         return run(
             folder,
             print_,
@@ -611,9 +607,6 @@ def import_files(
             quiet=quiet,
             console=console,
         )
-    finally:
-        if own_client:
-            dex.close()
 
 
 @dataclass

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from dexio.dex.client import using
 from dexio.dex.models import _ContactFields
 from dexio.errors import ApiError, InputError, NotFound, UsageError
 from dexio.ledger import LEDGER_NAME, Ledger
@@ -77,17 +76,6 @@ class UndoResult:
             "left_alone": self.left_alone.height,
             "failed": self.failed.height,
         }
-
-
-@contextmanager
-def _client(dex: Any) -> Iterator[Any]:
-    if dex is not None:
-        yield dex
-        return
-    from dexio.dex import Dex
-
-    with Dex() as own:
-        yield own
 
 
 def _stamp(value: Any) -> float | None:
@@ -472,7 +460,7 @@ def undo(
                 "runs into Dex only"
             )
     dry_run = not yes
-    with _client(dex) as client, Ledger(folder) as ledger:
+    with using(dex) as client, Ledger(folder) as ledger:
         work = _Undo(ledger, client, dry_run)
         undone: list[str] = []
         for run in reversed(ledger.runs()):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -401,3 +402,14 @@ class Dex(ServiceClient):
             cursor = data.get("nextCursor")
             if not cursor or not page:
                 return
+
+
+@contextmanager
+def using(dex: Dex | None, **options: Any) -> Iterator[Dex]:
+    """``dex`` as given (left open), or a ``Dex(**options)`` from the environment that is
+    closed afterwards: how library calls take an optional client."""
+    if dex is not None:
+        yield dex
+        return
+    with Dex(**options) as own:
+        yield own
