@@ -30,29 +30,20 @@ _VERB = {
     "unchanged": "leave unchanged",
     "rejected": "reject",
 }
+_WRITTEN = (
+    "source",
+    "row",
+    "action",
+    "dest_id",
+    "full_name",
+    "email",
+    "company",
+    "reason",
+    "problems",
+)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "created": (
-        "source",
-        "row",
-        "action",
-        "dest_id",
-        "full_name",
-        "email",
-        "company",
-        "reason",
-        "problems",
-    ),
-    "updated": (
-        "source",
-        "row",
-        "action",
-        "dest_id",
-        "full_name",
-        "email",
-        "company",
-        "reason",
-        "problems",
-    ),
+    "created": _WRITTEN,
+    "updated": _WRITTEN,
     "merged": (
         "source",
         "row",
