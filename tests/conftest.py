@@ -12,11 +12,15 @@ Sandbox servers (see dexio/sandbox and docs/sandbox.md):
   ``stats()``, ``reset()`` and ``store``.
 - ``dex_sandbox_url``: the base URL of a fault-free sandbox with the default key.
 - ``dex_sandbox_env``: a fault-free sandbox with ``DEX_BASE_URL``/``DEX_API_KEY`` set.
+- ``crm_emulator(api, data=None, **faults) -> Sandbox``: the ``ghl`` or ``whautomate``
+  emulator on its own SQLite file, seeded from a sample JSON file or a dict.
+- ``box`` / ``dex``: a fault-free Dex sandbox and a client on it (closed after the test).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from dexio.dex import Dex
 from dexio.sandbox import Sandbox, embedded
 
 
@@ -63,3 +68,34 @@ def dex_sandbox_env(
     monkeypatch.setenv("DEX_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("DEX_API_KEY", sandbox.api_key.reveal())
     return sandbox
+
+
+@pytest.fixture
+def crm_emulator(dex_sandbox: Callable[..., Sandbox], tmp_path: Path) -> Callable[..., Sandbox]:
+    numbers = itertools.count(1)
+
+    def start(api: str, data: dict[str, Any] | Path | None = None, **faults: Any) -> Sandbox:
+        from dexio.sandbox import ghl, whautomate
+
+        n = next(numbers)
+        db = tmp_path / f"{api}-{n}.sqlite"
+        if isinstance(data, dict):
+            path = tmp_path / f"{api}-seed-{n}.json"
+            path.write_text(json.dumps(data))
+            data = path
+        if data is not None:
+            (ghl.seed_file if api == "ghl" else whautomate.seed_file)(db, data)
+        return dex_sandbox(db=db, api=api, **faults)
+
+    return start
+
+
+@pytest.fixture
+def box(dex_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return dex_sandbox()
+
+
+@pytest.fixture
+def dex(box: Sandbox) -> Iterator[Dex]:
+    with Dex(api_key=box.api_key, base_url=box.base_url) as client:
+        yield client

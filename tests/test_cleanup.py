@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,6 @@ from dexio.sandbox import Sandbox
 FILLERS = 40
 TOTAL = 11 + FILLERS
 BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-@pytest.fixture
-def box(dex_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    return dex_sandbox()
-
-
-@pytest.fixture
-def dex(box: Sandbox) -> Iterator[Dex]:
-    with Dex(api_key=box.api_key, base_url=box.base_url) as client:
-        yield client
 
 
 def _people(dex: Dex) -> dict[str, str]:

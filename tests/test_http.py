@@ -237,12 +237,14 @@ def test_adaptive_pacer_lowers_its_rate_on_a_429_and_raises_it_slowly() -> None:
     pacer.rate_limited(1.0)
     assert pacer.rate == pytest.approx(Pacer.DECREASE * 20, rel=0.1)
     lowered = pacer.rate
+    assert lowered is not None
     pacer.rate_limited(1.0)  # another answer of the same episode: not lowered twice
     assert pacer.rate == lowered
     assert pacer.acquire() == pytest.approx(1.0, abs=0.1)  # Retry-After is honoured
     for _ in range(30):  # about two seconds' worth at the lowered rate
         pacer.acquire()
         pacer.accepted()
+    assert pacer.rate is not None
     assert lowered < pacer.rate <= lowered * (1 + Pacer.INCREASE) ** 2 * 1.001  # not a jump
     assert not Pacer(10).adaptive and Pacer(adaptive=False).rate is None
 

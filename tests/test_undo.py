@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -26,17 +25,6 @@ from dexio.sandbox import Sandbox
 from dexio.undo import undo
 
 HEADER = ["First Name", "Last Name", "Email", "Mobile", "Company", "Job Title", "Notes"]
-
-
-@pytest.fixture
-def box(dex_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    return dex_sandbox()
-
-
-@pytest.fixture
-def dex(box: Sandbox) -> Iterator[Dex]:
-    with Dex(api_key=box.api_key, base_url=box.base_url) as client:
-        yield client
 
 
 def seed(dex: Dex, n: int = 20) -> list[str]:

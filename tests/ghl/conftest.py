@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +11,8 @@ import pytest
 
 from dexio.ghl import GoHighLevel
 from dexio.http import Pacer, RetryPolicy
-from dexio.sandbox import Sandbox, embedded
-from dexio.sandbox.ghl import GhlEmulator, SlidingWindow, seed_file
+from dexio.sandbox import Sandbox
+from dexio.sandbox.ghl import GhlEmulator, SlidingWindow
 
 SAMPLE = Path(__file__).parents[2] / "samples" / "ghl" / "location.json"
 FAST_RETRIES = RetryPolicy(base_delay=0.05, max_delay=1.0, max_total_seconds=30.0)
@@ -73,22 +70,12 @@ def generated_location(count: int, *, duplicate_every: int = 0) -> dict[str, Any
 
 
 @pytest.fixture
-def ghl_server(tmp_path: Path) -> Iterator[Callable[..., GhlServer]]:
-    numbers = itertools.count(1)
-    with ExitStack() as stack:
+def ghl_server(crm_emulator: Callable[..., Sandbox]) -> Callable[..., GhlServer]:
+    def start(data: dict[str, Any] | Path | None = SAMPLE, **faults: Any) -> GhlServer:
+        server = GhlServer(crm_emulator("ghl", data, **faults))
+        # A window the tests never fill, so X-RateLimit-Remaining never pauses a client;
+        # the pacing tests install GoHighLevel's real one.
+        server.emulator.window = SlidingWindow(1_000_000, 10.0)
+        return server
 
-        def start(data: dict[str, Any] | Path | None = SAMPLE, **faults: Any) -> GhlServer:
-            db = tmp_path / f"ghl-{next(numbers)}.sqlite"
-            if isinstance(data, dict):
-                path = tmp_path / f"seed-{next(numbers)}.json"
-                path.write_text(json.dumps(data))
-                seed_file(db, path)
-            elif data is not None:
-                seed_file(db, data)
-            server = GhlServer(stack.enter_context(embedded(db=db, api="ghl", **faults)))
-            # A window the tests never fill, so X-RateLimit-Remaining never pauses a client;
-            # the pacing tests install GoHighLevel's real one.
-            server.emulator.window = SlidingWindow(1_000_000, 10.0)
-            return server
-
-        yield start
+    return start

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +10,8 @@ from typing import Any
 import pytest
 
 from dexio.http import RetryPolicy
-from dexio.sandbox import Sandbox, embedded
-from dexio.sandbox.whautomate import WhautomateEmulator, seed_file
+from dexio.sandbox import Sandbox
+from dexio.sandbox.whautomate import WhautomateEmulator
 from dexio.whautomate import Whautomate
 
 SAMPLE = Path(__file__).parents[2] / "samples" / "whautomate" / "account.json"
@@ -38,20 +35,8 @@ class WhautomateServer:
 
 
 @pytest.fixture
-def wa_server(tmp_path: Path) -> Iterator[Callable[..., WhautomateServer]]:
-    numbers = itertools.count(1)
-    with ExitStack() as stack:
+def wa_server(crm_emulator: Callable[..., Sandbox]) -> Callable[..., WhautomateServer]:
+    def start(data: dict[str, Any] | Path | None = SAMPLE, **faults: Any) -> WhautomateServer:
+        return WhautomateServer(crm_emulator("whautomate", data, **faults))
 
-        def start(data: dict[str, Any] | Path | None = SAMPLE, **faults: Any) -> WhautomateServer:
-            db = tmp_path / f"wa-{next(numbers)}.sqlite"
-            if isinstance(data, dict):
-                path = tmp_path / f"seed-{next(numbers)}.json"
-                path.write_text(json.dumps(data))
-                seed_file(db, path)
-            elif data is not None:
-                seed_file(db, data)
-            return WhautomateServer(
-                stack.enter_context(embedded(db=db, api="whautomate", **faults))
-            )
-
-        yield start
+    return start
