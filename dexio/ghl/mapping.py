@@ -231,7 +231,8 @@ class Outbound:
     rejected: str | None = None
 
 
-def _ranked(items: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+def ranked(items: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+    """Canonical emails or phones, primary first (by ``ranking``; unranked last)."""
     return sorted(items or [], key=lambda i: (i.get("ranking") is None, i.get("ranking") or 0))
 
 
@@ -266,10 +267,10 @@ def outbound_row(
     today = today or dt.date.today().isoformat()
     by_key = {field_key(f.name): f for f in custom_fields}
     lost: dict[str, Any] = {}
-    emails = [e["email"] for e in _ranked(row.get("emails")) if e.get("email")]
+    emails = [e["email"] for e in ranked(row.get("emails")) if e.get("email")]
     phones = [
         p.get("phone_number_sanitized") or p.get("phone_number")
-        for p in _ranked(row.get("phones"))
+        for p in ranked(row.get("phones"))
         if p.get("phone_number_sanitized") or p.get("phone_number")
     ]
     if len(emails) > 1:

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel
 
 from dexio import schema
-from dexio.ghl.mapping import BOOKKEEPING, field_key
+from dexio.ghl.mapping import BOOKKEEPING, field_key, ranked
 from dexio.ghl.models import parse_birthday
 from dexio.whautomate.models import Client, Contact, ContactIn, LocationRef
 
@@ -91,19 +92,8 @@ def contact_record(
     }
     if stage_tags and contact.stage:
         record["tags"].append(f"stage:{contact.stage}")
-    kept: dict[str, Any] = {"kind": "contact"}
-    for name in ("stage", "channel", "createdAt", "updatedAt"):
-        if getattr(contact, name):
-            kept[name] = getattr(contact, name)
-    if contact.location is not None:
-        kept["location"] = contact.location.model_dump(exclude_none=True)
-    kept.update({k: v for k, v in (contact.model_extra or {}).items() if v not in (None, "")})
-    extra: dict[str, Any] = {"whautomate": kept}
-    custom = _custom(record, contact.customFields)
-    if custom:
-        extra["custom_fields"] = custom
-    record["extra"] = json.dumps(extra, sort_keys=True, default=str)
-    return record
+    names = ("stage", "channel", "createdAt", "updatedAt")
+    return _with_extra(record, contact, "contact", names, contact.location)
 
 
 def client_record(client: Client, *, source: str = "whautomate", row: int = 1) -> dict[str, Any]:
@@ -120,22 +110,28 @@ def client_record(client: Client, *, source: str = "whautomate", row: int = 1) -
         "tags": list(client.tags),
         "notes": [{"body": client.notes, "created_at": None}] if client.notes else [],
     }
-    kept: dict[str, Any] = {"kind": "client"}
-    for name in (
-        "clientId",
-        "preferredName",
-        "gender",
-        "referralSource",
-        "createdAt",
-        "updatedAt",
-    ):
-        if getattr(client, name):
-            kept[name] = getattr(client, name)
-    if client.primaryLocation is not None:
-        kept["location"] = client.primaryLocation.model_dump(exclude_none=True)
-    kept.update({k: v for k, v in (client.model_extra or {}).items() if v not in (None, "")})
+    names = ("clientId", "preferredName", "gender", "referralSource", "createdAt", "updatedAt")
+    return _with_extra(record, client, "client", names, client.primaryLocation)
+
+
+def _with_extra(
+    record: dict[str, Any],
+    item: Contact | Client,
+    kind: str,
+    names: Sequence[str],
+    location: BaseModel | None,
+) -> dict[str, Any]:
+    """``record`` with its ``extra``: the Whautomate fields ``names`` that are set, the
+    location, fields this client does not model, and custom fields not mapped to a column."""
+    kept: dict[str, Any] = {"kind": kind}
+    for name in names:
+        if getattr(item, name):
+            kept[name] = getattr(item, name)
+    if location is not None:
+        kept["location"] = location.model_dump(exclude_none=True)
+    kept.update({k: v for k, v in (item.model_extra or {}).items() if v not in (None, "")})
     extra: dict[str, Any] = {"whautomate": kept}
-    custom = _custom(record, client.customFields)
+    custom = _custom(record, item.customFields)
     if custom:
         extra["custom_fields"] = custom
     record["extra"] = json.dumps(extra, sort_keys=True, default=str)
@@ -175,17 +171,13 @@ class Outbound:
     rejected: str | None = None
 
 
-def _ranked(items: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
-    return sorted(items or [], key=lambda i: (i.get("ranking") is None, i.get("ranking") or 0))
-
-
 def outbound_row(
     row: Mapping[str, Any], *, location_id: str | None = None, spill_note: bool = False
 ) -> Outbound:
     """One canonical row (a dict) -> the Whautomate contact that holds what it can."""
     phones: list[str] = [
         str(p.get("phone_number_sanitized") or p.get("phone_number"))
-        for p in _ranked(row.get("phones"))
+        for p in ranked(row.get("phones"))
         if p.get("phone_number_sanitized") or p.get("phone_number")
     ]
     out = Outbound(
