@@ -92,7 +92,9 @@ def _recode(data: bytes, encoding: str, file: str) -> bytes:
 
 
 def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
+    # A stray NUL or escape in one cell of a real export is not a binary file: that cell
+    # gets cleaned and the rest still goes through; many of them are.
+    if head.count(b"\x00") > max(2, len(head) // 100):
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls > max(2, len(head) // 50)
@@ -280,9 +282,13 @@ def _read_with_csv_module(
     return frame
 
 
+#: Control characters other than tab, line feed and carriage return.
+CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
 def clean_cell(cell: pl.Expr) -> pl.Expr:
-    """Trim a raw cell; an empty cell becomes null."""
-    trimmed = cell.str.strip_chars()
+    """Trim a raw cell and drop control characters; an empty cell becomes null."""
+    trimmed = cell.str.replace_all(CONTROLS, "").str.strip_chars()
     return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
 
 
@@ -318,10 +324,17 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
             *[(pl.col(c) == "").any().alias(f"blank{i}") for i, c in enumerate(data)],
             *[pl.col(c).str.starts_with("'").any().alias(f"quote{i}") for i, c in enumerate(data)],
             *[pl.col(c).str.len_bytes().max().alias(f"long{i}") for i, c in enumerate(data)],
+            *[pl.col(c).str.contains(CONTROLS).any().alias(f"ctl{i}") for i, c in enumerate(data)],
             pl.all_horizontal(pl.col(c).is_null() for c in data).any().alias("empty_record"),
         ).row(0, named=True)
+        # NUL, ESC, BEL...: no meaning in a contact, and NUL is refused by databases (Dex's
+        # too), so they go; a cell of nothing else becomes empty like a blank one.
+        controlled = [c for i, c in enumerate(data) if found[f"ctl{i}"]]
+        frame = frame.with_columns(
+            pl.col(c).str.replace_all(CONTROLS, "").str.strip_chars() for c in controlled
+        )
         # Only cells of nothing but spaces became "" (the parser reads empty cells as null).
-        emptied = [c for i, c in enumerate(data) if found[f"blank{i}"]]
+        emptied = [c for i, c in enumerate(data) if found[f"blank{i}"] or c in controlled]
         frame = frame.with_columns(
             pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in emptied
         )
