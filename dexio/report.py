@@ -22,6 +22,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from dexio.writers.layouts import neutralise
+
 BUCKETS = ("created", "updated", "merged", "unchanged", "rejected")
 _VERB = {
     "created": "create",
@@ -166,7 +168,8 @@ def write(
     for name in BUCKETS:
         target = folder / f"{name}.csv"
         temp = folder / f".{name}.csv.tmp"
-        parts[name].write_csv(temp)
+        # Result files are opened in spreadsheets: defuse cells that would run as formulas.
+        neutralise(parts[name]).write_csv(temp)
         os.replace(temp, target)
         paths[name] = target
     target = folder / "summary.json"
