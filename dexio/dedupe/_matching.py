@@ -387,10 +387,9 @@ def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
         .explode("ck")
         .drop_nulls()
         .select("_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash())
-        .unique()
     )
-    blocks = blocks.filter(pl.len().over("bk") <= opts.max_block)
-    blocks = blocks.filter(pl.len().over("bk") > 1)
+    # (name keys are unique per record and the values carry a kind prefix, so no repeats)
+    blocks = blocks.filter(pl.len().over("bk").is_between(2, opts.max_block))
     cand = (
         blocks.join(blocks, on="bk", suffix="_b")
         .filter(pl.col("_i") < pl.col("_i_b"))
