@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 from rich.console import Console
@@ -46,6 +46,9 @@ from dexio.ledger import Ledger
 
 #: How many times one record may be sent without a known outcome before it is given up.
 MAX_ATTEMPTS = 5
+
+
+T = TypeVar("T")
 
 
 class Destination(Protocol):
@@ -241,16 +244,24 @@ class _Runner:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _create_chunk(
-    destination: Destination, seqs: Sequence[int], records: Sequence[dict[str, Any]], since: float
+def _bisecting(
+    outcome: Outcome,
+    seqs: Sequence[int],
+    items: Sequence[T],
+    send: Callable[[Sequence[T]], Any],
+    *,
+    done: Callable[[Sequence[int], Sequence[T], Any], None],
+    unknown: Callable[[Sequence[int], Sequence[T]], None],
+    error: Callable[[Sequence[int], Sequence[T], ApiError], None],
 ) -> Outcome:
-    """Create a chunk; bisect on 400; on a lost answer, reconcile by lookup."""
-    outcome = Outcome()
+    """Send ``items`` as one request; on a 400 split them in halves and send each again,
+    until every refused record is alone and failed with the server's message. ``done``,
+    ``unknown`` (the answer was lost) and ``error`` (retries exhausted) record the rest."""
 
-    def attempt(part_seqs: Sequence[int], part: Sequence[dict[str, Any]]) -> None:
+    def attempt(part_seqs: Sequence[int], part: Sequence[T]) -> None:
         outcome.requests += 1
         try:
-            ids = destination.create(part)
+            result = send(part)
         except PayloadRejected as exc:
             if len(part) == 1:
                 outcome.failed.append(
@@ -262,33 +273,53 @@ def _create_chunk(
             attempt(part_seqs[half:], part[half:])
             return
         except OutcomeUnknown:
-            outcome.requests += 1
-            found = destination.find(part, since=since)
-            for seq, dest_id in zip(part_seqs, found, strict=True):
-                if dest_id is None:
-                    outcome.retry.append(seq)
-                else:
-                    outcome.done.append((seq, dest_id))
+            unknown(part_seqs, part)
             return
         except (AuthError, ConnectionFailed):
             raise
         except ApiError as exc:
-            # Retries are exhausted (5xx, 429): the records may or may not exist. Look.
-            try:
-                found = destination.find(part, since=since)
-            except ApiError:
-                outcome.retry.extend(part_seqs)
-                return
-            for seq, dest_id in zip(part_seqs, found, strict=True):
-                if dest_id is None:
-                    outcome.failed.append((seq, f"not sent: {exc.message}", None))
-                else:
-                    outcome.done.append((seq, dest_id))
+            error(part_seqs, part, exc)
             return
+        done(part_seqs, part, result)
+
+    attempt(seqs, items)
+    return outcome
+
+
+def _create_chunk(
+    destination: Destination, seqs: Sequence[int], records: Sequence[dict[str, Any]], since: float
+) -> Outcome:
+    """Create a chunk; bisect on 400; on a lost answer, reconcile by lookup."""
+    outcome = Outcome()
+
+    def unknown(part_seqs: Sequence[int], part: Sequence[dict[str, Any]]) -> None:
+        outcome.requests += 1
+        found = destination.find(part, since=since)
+        for seq, dest_id in zip(part_seqs, found, strict=True):
+            if dest_id is None:
+                outcome.retry.append(seq)
+            else:
+                outcome.done.append((seq, dest_id))
+
+    def error(part_seqs: Sequence[int], part: Sequence[dict[str, Any]], exc: ApiError) -> None:
+        # Retries are exhausted (5xx, 429): the records may or may not exist. Look.
+        try:
+            found = destination.find(part, since=since)
+        except ApiError:
+            outcome.retry.extend(part_seqs)
+            return
+        for seq, dest_id in zip(part_seqs, found, strict=True):
+            if dest_id is None:
+                outcome.failed.append((seq, f"not sent: {exc.message}", None))
+            else:
+                outcome.done.append((seq, dest_id))
+
+    def done(part_seqs: Sequence[int], _: Sequence[dict[str, Any]], ids: list[str]) -> None:
         outcome.done.extend(zip(part_seqs, ids, strict=True))
 
-    attempt(seqs, records)
-    return outcome
+    return _bisecting(
+        outcome, seqs, records, destination.create, done=done, unknown=unknown, error=error
+    )
 
 
 def _update_chunk(
@@ -297,32 +328,21 @@ def _update_chunk(
     """Apply a chunk of patches; bisect on 400. A patch is idempotent, so resend on doubt."""
     outcome = Outcome()
 
-    def attempt(part_seqs: Sequence[int], part: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        outcome.requests += 1
-        try:
-            destination.update(part)
-        except PayloadRejected as exc:
-            if len(part) == 1:
-                outcome.failed.append(
-                    (part_seqs[0], _one_record(exc.message), _field_from_message(exc.message))
-                )
-                return
-            half = len(part) // 2
-            attempt(part_seqs[:half], part[:half])
-            attempt(part_seqs[half:], part[half:])
-            return
-        except OutcomeUnknown:
-            outcome.retry.extend(part_seqs)
-            return
-        except (AuthError, ConnectionFailed):
-            raise
-        except ApiError as exc:
-            outcome.failed.extend((s, f"not sent: {exc.message}", None) for s in part_seqs)
-            return
+    def done(part_seqs: Sequence[int], part: Sequence[tuple[str, dict[str, Any]]], _: Any) -> None:
         outcome.done.extend((s, p[0]) for s, p in zip(part_seqs, part, strict=True))
 
-    attempt(seqs, patches)
-    return outcome
+    def error(part_seqs: Sequence[int], _: Sequence[Any], exc: ApiError) -> None:
+        outcome.failed.extend((s, f"not sent: {exc.message}", None) for s in part_seqs)
+
+    return _bisecting(
+        outcome,
+        seqs,
+        patches,
+        destination.update,
+        done=done,
+        unknown=lambda part_seqs, _: outcome.retry.extend(part_seqs),
+        error=error,
+    )
 
 
 def _followup_job(
