@@ -10,11 +10,9 @@ import pytest
 from .faultmatrix import MATRIX, Scenario, run
 
 SHORT = [
-    Scenario("server restarted + latency spike", {"latency": 0.01}, restart_at=0.3, spike_at=0.6,
-             spike_seconds=0.8, spike_for=1.0),
     Scenario("import SIGKILLed twice", {"latency": 0.01}, kills=2, seed=2),
-    MATRIX[-1],  # everything at once: 429, 5xx, drops, a spike, a restart and two kills
-]  # fmt: skip
+    MATRIX[-1],  # all at once: 429, 5xx, drops, a latency spike, a server restart, two kills
+]
 
 
 @pytest.mark.slow
