@@ -21,7 +21,7 @@ import polars as pl
 
 from dexio.dex.client import using
 from dexio.errors import InputError, NotFound, OutcomeUnknown, PayloadRejected
-from dexio.ledger import Ledger
+from dexio.ledger import Ledger, items_frame
 
 #: The review file's columns, in order. The user edits ``approve`` only.
 REVIEW_COLUMNS = (
@@ -353,22 +353,20 @@ def _plan_merge(review: pl.DataFrame, dex: Any, source: str) -> pl.DataFrame:
                 "dest_id": None,
             }
         )
-    schema = {
-        "source": pl.String,
-        "row": pl.Int64,
-        "source_key": pl.String,
-        "action": pl.String,
-        "state": pl.String,
-        "payload": pl.String,
-        "reason": pl.String,
-        "cluster_id": pl.String,
-        "full_name": pl.String,
-        "dest_id": pl.String,
-    }
+    columns = (
+        "source",
+        "row",
+        "source_key",
+        "action",
+        "state",
+        "payload",
+        "reason",
+        "cluster_id",
+        "full_name",
+        "dest_id",
+    )
     return (
-        pl.DataFrame(rows, schema=schema)
-        .with_row_index("seq")
-        .with_columns(pl.col("seq").cast(pl.Int64))
+        items_frame(rows, columns).with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
     )
 
 

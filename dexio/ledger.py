@@ -33,7 +33,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,15 @@ ITEM_COLUMNS = (
     "cluster_id",
     "attempts",
 )
+_INT_COLUMNS = frozenset({"seq", "row", "survivor_row", "attempts"})
+
+
+def items_frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pl.DataFrame:
+    """Ledger items made row by row in Python: ``columns`` (names of :data:`ITEM_COLUMNS`)
+    with the types the ledger stores them as (numbers Int64, the rest String)."""
+    return pl.DataFrame(
+        rows, schema={c: pl.Int64 if c in _INT_COLUMNS else pl.String for c in columns}
+    )
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from dexio.ghl.client import GoHighLevel
 from dexio.ghl.destination import GhlDestination
 from dexio.ghl.mapping import contact_record
 from dexio.ghl.models import Note, Task
-from dexio.ledger import Ledger
+from dexio.ledger import Ledger, items_frame
 from dexio.pipeline import (
     DexDestination,
     ImportResult,
@@ -77,21 +77,23 @@ def _iso(epoch: float) -> str:
     )
 
 
+_CARRIED = (
+    "source",
+    "row",
+    "source_key",
+    "action",
+    "state",
+    "dest_id",
+    "content_hash",
+    "reason",
+    "full_name",
+    "email",
+    "company",
+)
+
+
 def _carried_items(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    schema = {
-        "source": pl.String,
-        "row": pl.Int64,
-        "source_key": pl.String,
-        "action": pl.String,
-        "state": pl.String,
-        "dest_id": pl.String,
-        "content_hash": pl.String,
-        "reason": pl.String,
-        "full_name": pl.String,
-        "email": pl.String,
-        "company": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    return items_frame(rows, _CARRIED)
 
 
 def _read_ghl(
