@@ -3,8 +3,9 @@
 
 The source is read into the canonical frame by its connector (:mod:`dexio.ghl`,
 :mod:`dexio.whautomate`; a file path goes to :func:`dexio.import_files`), then
-:func:`dexio.pipeline.prepare` normalizes, de-duplicates and plans it against Dex, and
-:func:`dexio.upload.upload` writes it through the ledger.
+:func:`dexio.pipeline.prepare` normalizes, de-duplicates and plans it against the
+destination, and :func:`dexio.pipeline.run` (the pipeline ``import`` runs too) uploads it
+through the ledger and writes the report.
 
 Re-runs. The report folder (default ``./dexio-migrate-<src>-to-<dst>-<fingerprint>``) is
 the same for the same source account, destination and options, so its ledger carries the

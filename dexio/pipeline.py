@@ -1,9 +1,11 @@
 """``dexio import`` as a library call: read -> normalize -> dedupe -> plan -> upload -> report.
 
-:func:`import_files` chains the stages, keeps a ledger in the report directory so the same
-command resumes after a crash, and writes the result files. :class:`DexDestination` adapts
-the Dex client to the destination protocol of :mod:`dexio.upload`; other CRMs provide
-their own and reuse the rest.
+:func:`run` is the one pipeline: it resumes the unfinished run of a report directory's
+ledger or starts one from a *plan source* (a function giving the planned ledger items),
+uploads it to a destination and writes the result files. :func:`import_files` is its case
+for files into Dex and :func:`dexio.migrate.migrate` its case for another CRM (either
+way). :class:`DexDestination` adapts the Dex client to the destination protocol of
+:mod:`dexio.upload`; other CRMs provide their own and reuse the rest.
 
 Report directory and resume
 ---------------------------
