@@ -54,7 +54,7 @@ RUNS = itertools.count()
 
 
 @pytest.mark.timeout(170)
-@settings(max_examples=15, phases=[Phase.explicit, Phase.generate], deadline=None, database=None,
+@settings(max_examples=10, phases=[Phase.explicit, Phase.generate], deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(
     rows=st.lists(person, min_size=1, max_size=25),

@@ -19,10 +19,10 @@ SHORT = [
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("scenario", SHORT, ids=[s.name for s in SHORT])
 def test_nobody_missing_nobody_twice(tmp_path: Path, scenario: Scenario) -> None:
-    outcome = run(tmp_path, scenario, 300)
+    outcome = run(tmp_path, scenario, 200)
     assert outcome.exit_codes[-1] == 0, (tmp_path / f"run-{outcome.runs}.log").read_text()
     assert outcome.missing == 0 and outcome.twice == 0, outcome
-    assert outcome.in_dex == 300 and outcome.created == 300, outcome
+    assert outcome.in_dex == 200 and outcome.created == 200, outcome
     assert outcome.files_add_up, outcome
     if scenario.kills:
         assert outcome.runs == scenario.kills + 1  # each kill landed mid-import
