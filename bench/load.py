@@ -44,8 +44,8 @@ def write_people(path: Path, n: int) -> None:
         ("Brandt" + letters.str.reverse()).alias("Last Name"),
         ("lio" + i + "@load.example").alias("Email"),
         ("Firm " + (pl.col("i") % 5003).cast(pl.String)).alias("Company"),
-        pl.when(pl.col("i") % 3 == 0)
-        .then("+1 415 555 " + (pl.col("i") % 10000).cast(pl.String).str.zfill(4))
+        pl.when(pl.col("i") % 3 == 0)  # one distinct, valid New York number each
+        .then("+1 212 " + (pl.col("i") + 2_000_000).cast(pl.String))
         .alias("Phone"),
     ).write_csv(path)
 
