@@ -8,6 +8,7 @@ The GoHighLevel client paces itself to the published 100 requests / 10 s, and th
 enforces that limit, so the 429 count shows whether pacing works.
 
     python bench/migrate.py --contacts 2000 --dex-rate-limit 20 --fail-rate 0.1
+    python bench/migrate.py --contacts 300 --unpaced   # the Dex client without adaptive pacing
 
 With ``--back`` it measures the way back instead: a Dex sandbox of N people (a note and a
 reminder each) into an empty GoHighLevel emulator enforcing 100 requests / 10 s, counting
@@ -28,6 +29,7 @@ from typing import Any
 from dexio.dex import Dex
 from dexio.ghl import GoHighLevel
 from dexio.ghl.models import ContactIn
+from dexio.http import Pacer
 from dexio.migrate import migrate
 from dexio.sandbox import embedded
 from dexio.sandbox.ghl import seed_file
@@ -116,6 +118,11 @@ def main() -> None:
     parser.add_argument("--dex-rate-limit", type=float, default=20.0)
     parser.add_argument("--fail-rate", type=float, default=0.1)
     parser.add_argument("--back", action="store_true", help="measure Dex -> GoHighLevel")
+    parser.add_argument(
+        "--unpaced",
+        action="store_true",
+        help="Dex client without adaptive pacing (as before it); writes migrate-unpaced.json",
+    )
     args = parser.parse_args()
     if args.back:
         back(args.contacts)
@@ -134,7 +141,11 @@ def main() -> None:
         ghl = GoHighLevel(
             token=ghl_box.api_key, location_id="locBench0001", base_url=ghl_box.base_url
         )
-        dex = Dex(api_key=dex_box.api_key, base_url=dex_box.base_url)
+        dex = Dex(
+            api_key=dex_box.api_key,
+            base_url=dex_box.base_url,
+            pacer=Pacer(adaptive=not args.unpaced),
+        )
         for step in ("first run", "re-run", "after 5 edits"):
             if step == "after 5 edits":
                 for contact in list(ghl.iter_contacts())[:5]:
@@ -161,6 +172,7 @@ def main() -> None:
         "contacts": args.contacts,
         "dex_rate_limit": args.dex_rate_limit,
         "fail_rate": args.fail_rate,
+        "dex_adaptive_pacing": not args.unpaced,
         "runs": rows,
         "dex_sandbox": {
             k: sandbox_stats.get(k) for k in ("server_errors", "rate_limited", "contacts")
@@ -172,7 +184,8 @@ def main() -> None:
     for row in rows:
         print(" | ".join(str(row[k]) for k in keys))
     print(json.dumps(out["dex_sandbox"]), "GHL emulator 429s:", out["ghl_emulator_429"])
-    target = Path(__file__).parent / "out" / "migrate.json"
+    name = "migrate-unpaced.json" if args.unpaced else "migrate.json"
+    target = Path(__file__).parent / "out" / name
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(out, indent=2))
 
