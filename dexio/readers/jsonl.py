@@ -105,6 +105,8 @@ def _records(text: str, file: str) -> list[tuple[int, Any]]:
             raise InputError(
                 f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=file
             ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, [[[[... nesting
+            raise InputError(f"not usable JSON: {_odd_json(exc)}", file=file) from None
         return [(0, v) for v in values]
     out: list[tuple[int, Any]] = []
     for line_no, line in enumerate(text.splitlines(), start=1):
@@ -114,10 +116,18 @@ def _records(text: str, file: str) -> list[tuple[int, Any]]:
             out.append((line_no, json.loads(line)))
         except json.JSONDecodeError as exc:
             out.append((line_no, exc))
+        except (ValueError, RecursionError) as exc:
+            out.append((line_no, ValueError(_odd_json(exc))))
     if out and all(isinstance(v, Exception) for _, v in out):
         _, first = out[0]
         raise InputError(f"not JSON or JSON Lines: {first}", file=file)
     return out
+
+
+def _odd_json(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number with too many digits" if "digits" in str(exc) else str(exc)[:200]
 
 
 def _canonical_row(record: Any, number: int, line: int, file: str, rejected: str) -> dict[str, Any]:
