@@ -73,3 +73,22 @@ def test_an_oversized_cell_is_left_out_with_a_reason_and_the_rest_goes_through(
     assert frame["first_name"].to_list() == ["Ana", "Bo"]
     assert any("longer than 1 MB" in issue for issue in frame["issues"][0])
     assert frame["notes"][1].to_list()[0]["body"] == "short"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["first_name", "emails", "phones", "tags", "notes", "x", ""]), inner,
+        max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@pytest.mark.timeout(90)
+@FUZZ
+@given(st.lists(JSON_VALUES, min_size=1, max_size=8), st.booleans())
+def test_random_json_and_json_lines(values: list[object], lines: bool) -> None:
+    import json
+
+    text = "\n".join(json.dumps(v) for v in values) if lines else json.dumps(values)
+    read_or_clear_error(text.encode(), ".jsonl" if lines else ".json")
