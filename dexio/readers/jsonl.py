@@ -17,7 +17,7 @@ import polars as pl
 from dexio.errors import InputError
 from dexio.mapping import ISSUES_COLUMN, ROW_COLUMN
 from dexio.readers.text import MAX_FIELD_BYTES, RawTable, clean_cell, decode, safe_name
-from dexio.schema import COLUMNS, SCHEMA, conform
+from dexio.schema import COLUMNS, SCHEMA, check, conform
 
 if TYPE_CHECKING:
     from dexio.readers import Reading
@@ -78,6 +78,9 @@ def _fast_canonical(data: bytes) -> pl.DataFrame | None:
         if not set(frame.columns) <= set(COLUMNS):
             return None
         frame = conform(frame)
+        # A cast polars accepts can still leave a column off the schema (an empty object
+        # {} where a list belongs stays a Struct): such a file takes the careful way.
+        check(frame)
         longest = frame.select(
             pl.col(name).str.len_bytes().max() for name, t in SCHEMA.items() if t == pl.String()
         ).row(0)
