@@ -164,7 +164,10 @@ def run(folder: Path, scenario: Scenario, n: int, *, max_runs: int = 10) -> Outc
     env = {**os.environ, "DEX_BASE_URL": f"{server.root}/v1", "DEX_API_KEY": DEFAULT_API_KEY}
     env.pop("DEXIO_CONFIG", None)
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
-               "--batch-size", "50", "-q"]  # fmt: skip
+               "--batch-size", "10", "--concurrency", "2", "-q"]  # fmt: skip
+    # Small chunks, two at a time: with 50 per chunk and 4 in flight a 200-contact import
+    # was acknowledged in one round trip, so a "kill at 40%" landed after the run had
+    # finished and the re-run (correctly) reported everyone unchanged.
     restart_at, spike_at = scenario.restart_at, scenario.spike_at
     spike_until: float | None = None
     codes: list[int] = []
