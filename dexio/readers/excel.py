@@ -90,7 +90,7 @@ def _check_zip(file: Path) -> None:
             unpacked = sum(e.file_size for e in entries)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InputError(
-            f"damaged or truncated workbook, or not an .xlsx at all ({exc})", file=file
+            f"damaged or truncated workbook, or not an .xlsx at all ({_why(exc)})", file=file
         ) from None
     if "xl/workbook.xml" not in names:
         raise InputError("a zip file, but not an Excel .xlsx workbook", file=file)
@@ -101,6 +101,13 @@ def _check_zip(file: Path) -> None:
             file=file,
         )
     _check_declared_sizes(file)
+
+
+def _why(exc: BaseException) -> str:
+    """zipfile's own words, short: a damaged header makes it quote raw file-name bytes,
+    which would turn the message into kilobytes of escaped binary."""
+    text = str(exc)
+    return text if len(text) <= 160 else text[:160] + "..."
 
 
 def _check_declared_sizes(file: Path) -> None:
@@ -118,7 +125,7 @@ def _check_declared_sizes(file: Path) -> None:
                         pass
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError) as exc:
         raise InputError(
-            f"damaged workbook, or a zip bomb whose parts are larger than they claim ({exc})",
+            f"damaged workbook, or a zip bomb whose parts are larger than they claim ({_why(exc)})",
             file=file,
         ) from None
 
