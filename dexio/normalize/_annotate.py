@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
@@ -170,3 +171,25 @@ def _load_extra(text: str | None) -> dict[str, Any]:
         # Not ours to judge: keep whatever a reader put there under a key of its own.
         return {"extra": text}
     return value if isinstance(value, dict) else {"extra": value}
+
+
+_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
+
+
+def label_words(label: str, preferred_words: frozenset[str]) -> tuple[str, list[str], bool]:
+    """Take a label as exports write it apart: (text, lower-cased words, marked preferred).
+
+    Apple writes ``_$!<Mobile>!$_``, Google marks the primary entry ``* Home``, vCard puts
+    ``pref`` among its types (``CELL,VOICE,PREF``). Email and phone labels share this; each
+    then maps the words to its own vocabulary.
+    """
+    text = label.strip()
+    apple = _APPLE_LABEL.match(text)
+    if apple:
+        text = apple.group(1).strip()
+    preferred = text.startswith("*")
+    text = text.lstrip("*").strip()
+    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w]
+    if any(w in preferred_words for w in words):
+        preferred = True
+    return text, words, preferred

@@ -20,6 +20,7 @@ from dexio.normalize._annotate import (
     aligned,
     append_row_issues,
     explode_items,
+    label_words,
     mark_first,
     merge_extra,
     rank_in_row,
@@ -41,7 +42,6 @@ _LABEL_BY_SPELLING = {
 _LABEL_ORDER = {"personal": 0, "work": 2}
 #: Words in a label that mark the address the person prefers (vCard ``TYPE=pref``...).
 _PREFERRED_WORDS = frozenset({"pref", "preferred", "primary"})
-_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 _ANGLE_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
 _VCARD_NOISE = frozenset({"internet", "x400", "x-internet", "type"})
 
@@ -54,15 +54,7 @@ def read_label(label: str | None) -> tuple[str | None, bool]:
     """
     if label is None:
         return None, False
-    text = label.strip()
-    apple = _APPLE_LABEL.match(text)
-    if apple:
-        text = apple.group(1).strip()
-    preferred = text.startswith("*")
-    text = text.lstrip("*").strip()
-    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w]
-    if any(w in _PREFERRED_WORDS for w in words):
-        preferred = True
+    text, words, preferred = label_words(label, _PREFERRED_WORDS)
     meaningful = [w for w in words if w not in _PREFERRED_WORDS and w not in _VCARD_NOISE]
     if not meaningful:
         return ("other" if words and not preferred else None), preferred

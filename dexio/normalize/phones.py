@@ -22,6 +22,7 @@ from dexio.normalize._annotate import (
     aligned,
     append_row_issues,
     explode_items,
+    label_words,
     mark_first,
     rank_in_row,
     repeat_issues,
@@ -78,7 +79,6 @@ _LABEL_BY_SPELLING = {
 #: In a vCard type list the most specific kind of line wins ("WORK,FAX" is a fax).
 _TYPE_PRIORITY = ("fax", "pager", "mobile", "work", "home", "main", "other")
 _PREFERRED_WORDS = frozenset({"pref", "preferred"})
-_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
 
 _PARSE_FAILURES = {
     NumberParseException.NOT_A_NUMBER: "not a phone number",
@@ -130,16 +130,8 @@ def read_label(label: str | None) -> tuple[str | None, bool]:
     """
     if label is None:
         return None, False
-    text = label.strip()
-    apple = _APPLE_LABEL.match(text)
-    if apple:
-        text = apple.group(1).strip()
-    preferred = text.startswith("*")
-    text = text.lstrip("*").strip()
-    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w]
-    if any(w in _PREFERRED_WORDS for w in words):
-        preferred = True
-        words = [w for w in words if w not in _PREFERRED_WORDS]
+    text, words, preferred = label_words(label, _PREFERRED_WORDS)
+    words = [w for w in words if w not in _PREFERRED_WORDS]
     if not words:
         return None, preferred
     spelled = " ".join(words)
