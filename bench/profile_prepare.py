@@ -1,0 +1,223 @@
+"""Profile the import's preparation, stage by stage: where do time and memory go?
+
+For a generated file of N rows (bench/generate.py, cached in bench/out/), each stage runs
+in a fresh child process that does everything up to and including that stage, so the
+peak RSS of a stage is the peak of the whole prefix (read; read + normalize; + dedupe;
++ plan against an empty embedded sandbox, as ``dexio import --dry-run`` does through
+:func:`dexio.pipeline.prepare`; + writing the plan into a ledger, as a real import does).
+Wall time, CPU time (``getrusage(RUSAGE_CHILDREN)``) and peak RSS (``ru_maxrss``) come
+from the parent; the child reports its own per-step timings and the estimated size of
+the frames it built (``DataFrame.estimated_size()``). Prints a table and writes
+bench/out/profile-prepare-<N>.json.
+
+    python bench/profile_prepare.py                 # 200,000 rows
+    python bench/profile_prepare.py --rows 400000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+STAGES = ["import", "read", "normalize", "dedupe", "plan", "ledger"]
+
+
+def data_file(rows: int, dup_rate: float, seed: int) -> Path:
+    """The same cached files as bench/dedupe.py (``gen-<rows>-<dup>-<seed>.csv``)."""
+    path = OUT / f"gen-{rows}-{dup_rate}-{seed}.csv"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, str(HERE / "generate.py"), "--rows", str(rows),
+                   "--dup-rate", str(dup_rate), "--seed", str(seed), "-o", str(path)]  # fmt: skip
+        subprocess.run(command, check=True)
+    return path
+
+
+def _mb(frame: Any) -> float:
+    return round(frame.estimated_size() / 2**20, 1)
+
+
+# -- the child: one prefix of the pipeline --------------------------------------------------
+
+
+def child(stage: str, path: Path, region: str) -> dict[str, Any]:
+    steps: dict[str, float] = {}
+    frames: dict[str, dict[str, Any]] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        steps[name] = round(now - clock, 2)
+        clock = now
+
+    def keep(name: str, frame: Any) -> None:
+        frames[name] = {"rows": frame.height, "columns": frame.width, "mb": _mb(frame)}
+
+    import polars as pl
+
+    import dexio
+    from dexio import pipeline
+    from dexio.plan import REJECTED
+
+    lap("import")
+    result: dict[str, Any] = {"steps": steps, "frames": frames}
+    if stage == "import":
+        return result
+    frame = pipeline._read_all([path], "generic")  # as plan_files() reads
+    lap("read")
+    keep("read", frame)
+    if stage == "read":
+        return result
+    if stage in ("normalize", "dedupe"):
+        rejected = (
+            pl.col("issues")
+            .list.eval(pl.element().str.starts_with(REJECTED))
+            .list.any()
+            .fill_null(False)
+        )
+        good = frame.filter(~rejected)
+        normalized = dexio.normalize(good, region=region)
+        lap("normalize")
+        keep("normalized", normalized)
+        if stage == "normalize":
+            return result
+        deduped = dexio.dedupe(normalized)
+        lap("dedupe")
+        keep("contacts", deduped.contacts)
+        keep("merged", deduped.merged)
+        return result
+
+    # plan / ledger: prepare() as import_files() calls it, with its inner steps timed
+    # through the module globals it looks up (normalize and dedupe via the dexio package).
+    def timed(owner: Any, name: str, label: str, *, size: bool = True) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal clock
+            clock = time.perf_counter()
+            out = original(*args, **kwargs)
+            lap(label)
+            if size:
+                keep(label, out.contacts if hasattr(out, "contacts") else out)
+                if hasattr(out, "merged"):
+                    keep("merged", out.merged)
+            return out
+
+        setattr(owner, name, wrapper)
+
+    timed(dexio, "normalize", "normalize")
+    timed(dexio, "dedupe", "dedupe")
+    timed(pipeline.DexDestination, "lookup", "lookup")
+    timed(pipeline, "plan", "plan")
+    timed(pipeline, "items_from_plan", "items_from_plan")
+    from dexio.sandbox.server import embedded
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        embedded(Path(tmp) / "dex.sqlite") as box,
+        dexio.Dex(api_key=box.api_key.reveal(), base_url=box.base_url) as dex,
+    ):
+        clock = time.perf_counter()
+        items, before = pipeline.prepare(frame, pipeline.DexDestination(dex), region=region)
+        keep("items", items)
+        result["actions"] = dict(items.group_by("action").len().iter_rows())
+        payload = items["payload"].str.len_bytes().fill_null(0).sum()
+        result["payload_mb"] = round(payload / 2**20, 1)
+        if stage == "ledger":
+            from dexio.ledger import Ledger
+
+            clock = time.perf_counter()
+            with Ledger(Path(tmp) / "report") as ledger:
+                ledger.start_run("profile", items, before_images=before, command="import")
+            lap("ledger_write")
+            db = Path(tmp) / "report"
+            result["ledger_mb"] = round(
+                sum(f.stat().st_size for f in db.rglob("*") if f.is_file()) / 2**20, 1
+            )
+    return result
+
+
+# -- the parent ---------------------------------------------------------------------------
+
+
+def measure(stage: str, path: Path, region: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", stage, "--file", str(path),
+               "--region", region]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        message = err.read().decode(errors="replace")
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {stage} failed:\n{message[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stats: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    stats["wall_s"] = round(wall, 2)
+    stats["cpu_s"] = round(
+        (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
+    )
+    stats["peak_rss_mb"] = round(usage.ru_maxrss / 1024)  # this child's own peak
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--dup-rate", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--region", default="US")
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset")
+    parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.file, args.region)))
+        return 0
+
+    path = data_file(args.rows, args.dup_rate, args.seed)
+    report: dict[str, Any] = {"rows": args.rows, "file": str(path), "stages": {}}
+    print(f"{args.rows:,} rows from {path.name}")
+    print(f"{'stage (prefix)':<16}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}  steps (s)")
+    for stage in args.stages.split(","):
+        stats = measure(stage, path, args.region)
+        report["stages"][stage] = stats
+        steps = ", ".join(f"{k} {v}" for k, v in stats["steps"].items())
+        print(f"{stage:<16}{stats['wall_s']:>8.1f}{stats['cpu_s']:>8.1f}"
+              f"{stats['peak_rss_mb']:>13,}  {steps}", flush=True)  # fmt: skip
+    print("\nlargest frames (MB, estimated_size):")
+    sizes: dict[str, dict[str, Any]] = {}
+    for stats in report["stages"].values():
+        sizes.update(stats["frames"])
+    for name, info in sorted(sizes.items(), key=lambda kv: -kv[1]["mb"]):
+        print(f"  {name:<18}{info['mb']:>9.1f} MB  {info['rows']:>9,} rows x {info['columns']}")
+    last = report["stages"].get("ledger") or report["stages"].get("plan") or {}
+    for key in ("actions", "payload_mb", "ledger_mb"):
+        if key in last:
+            print(f"  {key}: {last[key]}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = OUT / f"profile-prepare-{args.rows}.json"
+    target.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
