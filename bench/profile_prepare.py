@@ -8,7 +8,7 @@ peak RSS of a stage is the peak of the whole prefix (read; read + normalize; + d
 Wall time, CPU time (``getrusage(RUSAGE_CHILDREN)``) and peak RSS (``ru_maxrss``) come
 from the parent; the child reports its own per-step timings and the estimated size of
 the frames it built (``DataFrame.estimated_size()``). Prints a table and writes
-bench/out/profile-prepare-<N>.json.
+bench/out/profile-prepare-<N>.json (-partial.json with --stages).
 
     python bench/profile_prepare.py                 # 200,000 rows
     python bench/profile_prepare.py --rows 400000
@@ -30,6 +30,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 STAGES = ["import", "read", "normalize", "dedupe", "plan", "ledger"]
+#: ``--stages read_bytes,read_polars,read_delimited,read`` splits the read stage's memory.
+READ_PARTS = ["read_bytes", "read_polars", "read_delimited"]
 
 
 def data_file(rows: int, dup_rate: float, seed: int) -> Path:
@@ -52,6 +54,7 @@ def _mb(frame: Any) -> float:
 
 def child(stage: str, path: Path, region: str) -> dict[str, Any]:
     steps: dict[str, float] = {}
+    rss: dict[str, int] = {}  # peak RSS (MB) of the process at the end of each step
     frames: dict[str, dict[str, Any]] = {}
     clock = time.perf_counter()
 
@@ -59,6 +62,7 @@ def child(stage: str, path: Path, region: str) -> dict[str, Any]:
         nonlocal clock
         now = time.perf_counter()
         steps[name] = round(now - clock, 2)
+        rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         clock = now
 
     def keep(name: str, frame: Any) -> None:
@@ -71,8 +75,20 @@ def child(stage: str, path: Path, region: str) -> dict[str, Any]:
     from dexio.plan import REJECTED
 
     lap("import")
-    result: dict[str, Any] = {"steps": steps, "frames": frames}
+    result: dict[str, Any] = {"steps": steps, "rss_after_mb": rss, "frames": frames}
     if stage == "import":
+        return result
+    if stage in READ_PARTS:  # the pieces of the read stage, for its memory
+        data = path.read_bytes()
+        lap("read_bytes")
+        if stage == "read_polars":
+            keep("read_polars", pl.read_csv(path, infer_schema=False))
+            lap("read_polars")
+        elif stage == "read_delimited":
+            from dexio.readers.text import read_delimited
+
+            keep("read_delimited", read_delimited(data, str(path)).frame)
+            lap("read_delimited")
         return result
     frame = pipeline._read_all([path], "generic")  # as plan_files() reads
     lap("read")
@@ -185,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--region", default="US")
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset")
-    parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=STAGES + READ_PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -195,11 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     path = data_file(args.rows, args.dup_rate, args.seed)
     report: dict[str, Any] = {"rows": args.rows, "file": str(path), "stages": {}}
     print(f"{args.rows:,} rows from {path.name}")
-    print(f"{'stage (prefix)':<16}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}  steps (s)")
+    print(
+        f"{'stage (prefix)':<16}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}  steps: s (peak RSS MB so far)"
+    )
     for stage in args.stages.split(","):
         stats = measure(stage, path, args.region)
         report["stages"][stage] = stats
-        steps = ", ".join(f"{k} {v}" for k, v in stats["steps"].items())
+        steps = ", ".join(
+            f"{k} {v} ({stats['rss_after_mb'][k]:,})" for k, v in stats["steps"].items()
+        )
         print(f"{stage:<16}{stats['wall_s']:>8.1f}{stats['cpu_s']:>8.1f}"
               f"{stats['peak_rss_mb']:>13,}  {steps}", flush=True)  # fmt: skip
     print("\nlargest frames (MB, estimated_size):")
@@ -213,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         if key in last:
             print(f"  {key}: {last[key]}")
     OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / f"profile-prepare-{args.rows}.json"
+    partial = "" if args.stages == ",".join(STAGES) else "-partial"
+    target = OUT / f"profile-prepare-{args.rows}{partial}.json"
     target.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {target}")
     return 0
