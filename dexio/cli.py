@@ -58,6 +58,12 @@ def cli() -> None:
 # library, render.
 
 
+#: One --region for every command that cleans phone numbers (import, dedupe, migrate, fix).
+region_option = click.option(
+    "--region", help="Country for phone numbers without +, e.g. GB or DE [default: locale]."
+)
+
+
 # -- consolidation: the Dex account a command works on --
 def _dex_options(sandbox_help: str = "Work on the embedded sandbox.") -> Callable[[F], F]:
     """``--sandbox`` and ``--api-key``, the two ways a command chooses its Dex account."""
@@ -292,7 +298,7 @@ def export_command(
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--mapping", "-m", help="Mapping name (see `dexio mappings list`) or TOML path.")
-@click.option("--region", help="Default phone region, e.g. US or DE [default: from the locale].")
+@region_option
 @click.option("--dry-run", is_flag=True, help="Plan and write the report, send nothing.")
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
@@ -365,7 +371,7 @@ def import_command(
 @click.option(
     "--mapping", "-m", help="Mapping name or TOML path for every file [default: by header]."
 )
-@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@region_option
 @click.option(
     "--out",
     "out_dir",
@@ -452,7 +458,7 @@ def sandbox_seed(api: str, db: str | None, file: str) -> None:
 )
 @click.option("--full", is_flag=True, help="Re-read every source record, not only changed ones.")
 @click.option("--stage-tags", is_flag=True, help="Whautomate: tag contacts stage:<Stage>.")
-@click.option("--region", help="Default phone region, e.g. US or DE.")
+@region_option
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
@@ -543,7 +549,7 @@ def migrate_command(
     type=click.Path(file_okay=False),
     help="Folder for review.csv, review.xlsx and snapshot.jsonl.",
 )
-@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@region_option
 @_dex_options()
 def cleanup_command(out_dir: str, region: str | None, sandbox: bool, api_key: str | None) -> None:
     """Find the duplicates already in Dex and write a review file; changes nothing.
@@ -611,7 +617,7 @@ def merge_command(
 @click.option("--phones", is_flag=True, help="Phones to E.164 (default: phones and e-mails).")
 @click.option("--emails", is_flag=True, help="E-mails trimmed, validated, repeats removed.")
 @click.option("--apply", is_flag=True, help="Write the changes (default: only report them).")
-@click.option("--region", help="Country for phone numbers without +, e.g. GB [default: locale].")
+@region_option
 @click.option(
     "--report",
     "report_dir",
