@@ -281,6 +281,21 @@ def _done(ledger_file: Path) -> int:
         return 0
 
 
+def _signal_midway(
+    command: list[str], env: dict[str, str], ledger_file: Path, n: int, sig: int
+) -> subprocess.Popen[bytes]:
+    """Start the import and send ``sig`` once a fifth of it is acknowledged (some contacts
+    landed, others not yet sent); returns the process, not yet waited for."""
+    victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _done(ledger_file) < n // 5:
+        assert victim.poll() is None, victim.communicate()
+        assert time.monotonic() < deadline, "import made no progress"
+        time.sleep(0.02)
+    victim.send_signal(sig)
+    return victim
+
+
 @pytest.mark.slow
 def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> None:
     n = 5000
@@ -297,14 +312,7 @@ def test_killed_with_sigkill_and_rerun_lands_everyone_once(tmp_path: Path) -> No
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
                "--batch-size", "100", "-q"]  # fmt: skip
     try:
-        victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        # Kill once some contacts are acknowledged and others are not yet sent.
-        while _done(report / "ledger.sqlite") < n // 5:
-            assert victim.poll() is None, victim.communicate()
-            assert time.monotonic() < deadline, "import made no progress"
-            time.sleep(0.02)
-        victim.send_signal(signal.SIGKILL)
+        victim = _signal_midway(command, env, report / "ledger.sqlite", n, signal.SIGKILL)
         victim.wait(timeout=10)
         assert victim.returncode == -signal.SIGKILL
         assert _done(report / "ledger.sqlite") < n
@@ -336,13 +344,7 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_the_same_command_resumes(tmp_pat
     command = [sys.executable, "-m", "dexio", "import", str(people), "--report", str(report),
                "--batch-size", "10", "-q"]  # fmt: skip
     try:
-        victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while _done(report / "ledger.sqlite") < n // 5:
-            assert victim.poll() is None, victim.communicate()
-            assert time.monotonic() < deadline, "import made no progress"
-            time.sleep(0.02)
-        victim.send_signal(signal.SIGINT)
+        victim = _signal_midway(command, env, report / "ledger.sqlite", n, signal.SIGINT)
         _, stderr = victim.communicate(timeout=30)
         assert victim.returncode == 130, stderr.decode()[-2000:]
         assert b"Traceback" not in stderr
