@@ -171,7 +171,7 @@ def parse_property(line: str, line_no: int) -> Property | None:
         raw = quopri.decodestring(value.replace("=\n", "").encode("latin-1", errors="replace"))
         try:
             value = raw.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown charset, bad bytes, NUL in the name
             value = raw.decode("cp1252", errors="replace")
     return Property(group or None, name.upper(), params, value, line_no)
 
