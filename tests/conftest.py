@@ -21,15 +21,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from dexio.dex import Dex
 from dexio.sandbox import Sandbox, embedded
+
+# CI (CI=true) runs the property and fuzz tests derandomized: the same examples every run,
+# so a submission never fails on a fresh random draw. Local runs keep exploring new inputs;
+# whatever they find goes into tests/corpus/ with its fix.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
