@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from dexio import normalize
+from dexio.normalize import emails
 from dexio.normalize.emails import read_label
 from dexio.schema import from_records
 
@@ -146,7 +147,7 @@ def test_labels_are_unified(written: str | None, expected: tuple[str | None, boo
     assert read_label(written) == expected
 
 
-def test_validation_runs_once_per_distinct_address(monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = email_validator.validate_email
 
@@ -156,14 +157,52 @@ def test_validation_runs_once_per_distinct_address(monkeypatch: pytest.MonkeyPat
         return real(address, **kwargs)
 
     monkeypatch.setattr(email_validator, "validate_email", counting)
+    return calls
+
+
+@pytest.mark.parametrize("fast_path", [False, True])
+def test_validation_runs_once_per_distinct_address(
+    monkeypatch: pytest.MonkeyPatch, fast_path: bool
+) -> None:
+    calls = _count_validations(monkeypatch)
+    monkeypatch.setattr(emails, "_FAST_PATH", fast_path)
     addresses = ["ana@example.com", "bo@example.org", "broken@", "cy@example.net"]
     records = [
         contact(email(addresses[i % 4]), email(addresses[(i + 1) % 4]), row=i + 1)
         for i in range(2000)
     ]
     out = normalize(from_records(records), region="GB")
-    assert sorted(calls) == sorted(addresses)
+    # With the fast path, plain addresses are normalized without email-validator.
+    assert sorted(calls) == (["broken@"] if fast_path else sorted(addresses))
     assert out.height == 2000
     kept = sum(len(e) for e in out["emails"].to_list())
     moved = sum(len(json.loads(x)["invalid_emails"]) for x in out["extra"].drop_nulls().to_list())
     assert kept + moved == 4000  # nothing lost
+
+
+def test_only_addresses_that_are_not_plain_reach_email_validator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _count_validations(monkeypatch)
+    frame = from_records(
+        [
+            contact(
+                email("Info@Acme.COM"),
+                email("Ana López <ana@acme.com>"),
+                email("ana@bücher.de"),
+                email("ana@host.test"),
+                email("ana.lopez@acme.com"),
+            )
+        ]
+    )
+    out = normalize(frame, region="GB")
+    assert sorted(calls) == sorted(
+        ["Ana López <ana@acme.com>", "ana@acme.com", "ana@bücher.de", "ana@host.test"]
+    )
+    assert [e for e, _, _ in emails_of(out)] == [
+        "info@acme.com",  # an RFC 2142 mailbox name: lower-cased like email-validator does
+        "ana@acme.com",
+        "ana@bücher.de",
+        "ana.lopez@acme.com",
+    ]
+    assert json.loads(out["extra"][0]) == {"invalid_emails": ["ana@host.test"]}
