@@ -1,7 +1,8 @@
 """Comparison features of each record: folded names, company, keys, corroborating values.
 
-Everything here is a polars expression over the whole frame; the only per-value Python work
-(name similarity) runs once per distinct pair of names, in :func:`name_similarity`.
+Everything here is a polars expression over the whole frame. Name similarity is defined one
+pair at a time by :func:`name_similarity`; :func:`name_similarities` computes the same
+numbers for a whole column of pairs at once (rapidfuzz in C for Jaro-Winkler).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections.abc import Callable
 from functools import cache
 
 import polars as pl
+from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from dexio.nicknames import are_nicknames, formal_names
+from dexio.nicknames import GROUPS, are_nicknames, formal_names
 
 #: Mailboxes that belong to a role or a desk, not a person: never identity on their own.
 ROLE_MAILBOXES = frozenset(
@@ -227,6 +229,67 @@ def name_similarity(a: str, b: str) -> float:
 
 def is_nickname_pair(a: str, b: str) -> bool:
     return a != b and are_nicknames(a, b)
+
+
+@cache
+def _nickname_pairs() -> pl.DataFrame:
+    """Every ordered pair (x, y), x != y, of names that share a formal name: exactly the
+    pairs :func:`is_nickname_pair` accepts (two names are nicknames when their sets of
+    formal names in :data:`dexio.nicknames.GROUPS` meet)."""
+    by_formal: dict[str, set[str]] = {}
+    for name, formals in GROUPS.items():
+        for formal in formals:
+            by_formal.setdefault(formal, set()).add(name)
+    pairs = sorted({(x, y) for names in by_formal.values() for x in names for y in names if x != y})
+    return pl.DataFrame(pairs, schema={"x": pl.String, "y": pl.String}, orient="row")
+
+
+def _tokens(expr: pl.Expr) -> pl.Expr:
+    # str.split() in Python: no empty parts. Folded names hold single spaces only.
+    return expr.str.split(" ").list.eval(pl.element().filter(pl.element() != "")).list.unique()
+
+
+def name_similarities(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` (``x``, ``y``: non-null folded name parts) plus ``s`` (Float32, as
+    :func:`name_similarity`) and ``nick`` (Boolean, as :func:`is_nickname_pair`).
+
+    The same rules in the same order, as expressions over all rows; Jaro-Winkler comes from
+    rapidfuzz's batch call, which runs the very scorer :func:`name_similarity` calls, in C.
+    tests/dedupe/test_similarity.py checks the two agree.
+    """
+    x, y = pl.col("x"), pl.col("y")
+    jaro = process.cpdist(
+        pairs["x"].to_list(),
+        pairs["y"].to_list(),
+        scorer=JaroWinkler.normalized_similarity,
+        dtype="float64",
+    )
+    nick = pairs.select("x", "y").join(
+        _nickname_pairs().with_columns(nick=pl.lit(True)),
+        on=["x", "y"],
+        how="left",
+        maintain_order="left",
+    )["nick"]
+    ta, tb = _tokens(x), _tokens(y)
+    contained = (ta.list.len() != tb.list.len()) & (
+        (ta.list.set_difference(tb).list.len() == 0) | (tb.list.set_difference(ta).list.len() == 0)
+    )
+    initial = ((x.str.len_chars() == 1) & y.str.starts_with(x)) | (
+        (y.str.len_chars() == 1) & x.str.starts_with(y)
+    )
+    out = pairs.with_columns(
+        nick=nick.fill_null(False), _jaro=pl.Series(jaro.ravel(), dtype=pl.Float64)
+    )
+    return out.with_columns(
+        s=pl.when(x == y)
+        .then(1.0)
+        .when(pl.col("nick"))
+        .then(0.95)
+        .when(initial | contained)
+        .then(0.9)
+        .otherwise(pl.col("_jaro"))
+        .cast(pl.Float32),
+    ).drop("_jaro")
 
 
 def canonical_first(name: str) -> str:

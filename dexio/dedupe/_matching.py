@@ -21,8 +21,7 @@ from dexio.dedupe._features import (
     ROLE_MAILBOXES,
     canonical_first,
     email_user,
-    is_nickname_pair,
-    name_similarity,
+    name_similarities,
 )
 from dexio.nicknames import formal_names
 
@@ -128,13 +127,7 @@ def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
         .drop_nulls()
         .unique()
     )
-    xs, ys = uniq["x"].to_list(), uniq["y"].to_list()
-    table = uniq.with_columns(
-        s=pl.Series([name_similarity(x, y) for x, y in zip(xs, ys, strict=True)], dtype=pl.Float32),
-        nick=pl.Series(
-            [is_nickname_pair(x, y) for x, y in zip(xs, ys, strict=True)], dtype=pl.Boolean
-        ),
-    )
+    table = name_similarities(uniq)
     for (l, r), name in zip(combos, ["ff", "ll", "fl", "lf"], strict=True):  # noqa: E741
         p = p.join(
             table.rename({"x": l, "y": r, "s": f"s_{name}", "nick": f"nick_{name}"}),
