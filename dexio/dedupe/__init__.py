@@ -146,7 +146,8 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     base = base.with_columns(_i=pl.int_range(base.height, dtype=pl.UInt32))
     feats = features(base)
     exact = exact_edges(base, feats, opts)
-    fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys)
+    linked = exact.accepted.select("a", "b").unique()  # a < b, as fuzzy candidates
+    fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked)
     raw = pl.concat([exact.accepted, fuzzy])
     refused, shared = exact.refused, exact.shared_keys
     edges = (

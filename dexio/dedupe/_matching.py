@@ -338,13 +338,14 @@ def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
     per_formal = named.select("_i", "fn", "ln", "formals").explode("formals")
     name_keys = pl.concat(
         [
-            # last name + initial of every formal first name (typos, nicknames)
+            # last name + initial of every formal first name (typos, nicknames); two
+            # formal names may share an initial, hence the unique()
             per_formal.select(
                 "_i",
                 nk=pl.concat_str(
                     [pl.lit("L"), pl.col("ln"), pl.lit("|"), pl.col("formals").str.slice(0, 1)]
                 ),
-            ),
+            ).unique(),
             # formal first name + start of the last name (typos in the last name)
             per_formal.select(
                 "_i",
@@ -365,23 +366,29 @@ def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
                 ),
             ),
         ]
-    ).unique()
-    corroborators = named.select(
-        "_i",
-        ck=pl.concat_list(
-            pl.concat_str([pl.lit("c"), pl.col("company_n")]),
-            pl.concat_str([pl.lit("b"), pl.col("bday").str.slice(-5)]),
-            pl.col("users").list.eval(pl.lit("u") + pl.element()),
-            pl.col("tails").list.eval(pl.lit("t") + pl.element()),
-        ).list.drop_nulls(),
     )
-    blocks = (
-        name_keys.join(corroborators, on="_i")
-        .explode("ck")
-        .drop_nulls()
-        .select("_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash())
+    corroborators = pl.concat(
+        [
+            named.select("_i", ck=pl.lit("c") + pl.col("company_n")),
+            named.select("_i", ck=pl.lit("b") + pl.col("bday").str.slice(-5)),
+            named.select("_i", ck="users")
+            .explode("ck")
+            .select("_i", ck=pl.lit("u") + pl.col("ck")),
+            named.select("_i", ck="tails")
+            .explode("ck")
+            .select("_i", ck=pl.lit("t") + pl.col("ck")),
+        ]
     )
-    # (name keys are unique per record and the values carry a kind prefix, so no repeats)
+    # A block holds two records only if its name key and its corroborating value are each
+    # held by two records (both are unique per record: name keys by the unique() above,
+    # values by their kind prefix and the unique users/tails lists), so the keys and
+    # values of one record alone are dropped before the product is built: the same
+    # blocks, from a fraction of the rows.
+    name_keys = name_keys.filter(pl.len().over("nk") > 1)
+    corroborators = corroborators.drop_nulls().filter(pl.len().over("ck") > 1)
+    blocks = name_keys.join(corroborators, on="_i").select(
+        "_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash()
+    )
     blocks = blocks.filter(pl.len().over("bk").is_between(2, opts.max_block))
     cand = (
         blocks.join(blocks, on="bk", suffix="_b")
@@ -398,14 +405,20 @@ def fuzzy_edges(
     opts: Options,
     same_name: pl.DataFrame,
     shared_keys: pl.DataFrame,
+    linked: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Links between records with similar names, a corroborating fact and no contradiction.
 
     ``same_name`` pairs (same name behind a shared key) are checked the same way, with the
     shared key as their evidence; the shared phones do not count as a record's own.
+    ``linked`` (``a`` < ``b``): pairs an exact key already links; they are not compared,
+    since an exact link makes a name comparison between the same two records redundant
+    (``_match`` drops such fuzzy links).
     """
     cand = candidates(feats, opts) if opts.fuzzy else same_name.select("a", "b").clear()
     cand = pl.concat([cand, same_name.select("a", "b")]).unique()
+    if linked is not None:
+        cand = cand.join(linked, on=["a", "b"], how="anti")
     if cand.height == 0:
         return _empty_edges()
     cand = score_names(cand, feats)
@@ -421,21 +434,33 @@ def fuzzy_edges(
     # How surprising is a shared company? (records with this name) x (records at this
     # company) / (records) is how many same-name people the company would hold by chance.
     canon = _canonical_firsts(feats["fn"])
-    freq = feats.join(canon, on="fn", how="left").select(
-        "_i",
-        name_n=pl.len().over("cfn", "ln"),
-        company_count=pl.when(pl.col("company_n").is_not_null()).then(pl.len().over("company_n")),
+    freq = (
+        feats.select("_i", "fn", "ln", "company_n")
+        .join(canon, on="fn", how="left")
+        .select(
+            "_i",
+            name_n=pl.len().over("cfn", "ln"),
+            company_count=pl.when(pl.col("company_n").is_not_null()).then(
+                pl.len().over("company_n")
+            ),
+        )
     )
-    side = feats.join(freq, on="_i").select(
-        "_i",
-        "company_n",
-        "name_n",
-        "company_count",
-        "bday",
-        "city",
-        "users",
-        tails=pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
-        work=pl.col("work").list.set_difference(pl.lit(shared_emails.implode())),
+    # Only the records of some candidate pair are compared: their side of the comparison.
+    involved = pl.concat([cand["a"], cand["b"]]).unique().to_frame("_i")
+    side = (
+        feats.join(involved, on="_i", how="semi")
+        .join(freq, on="_i")
+        .select(
+            "_i",
+            "company_n",
+            "name_n",
+            "company_count",
+            "bday",
+            "city",
+            "users",
+            tails=pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
+            work=pl.col("work").list.set_difference(pl.lit(shared_emails.implode())),
+        )
     )
     side = side.join(frame.select("_i", "linkedin", "company"), on="_i")
     cand = cand.join(
