@@ -123,7 +123,9 @@ def _plain_normalized(texts: pl.Series) -> pl.Series:
 
     The normalized form is then ``local@lower(domain)``, with the local part lower-cased
     when it is an RFC 2142 mailbox name (``Info@``, ``Postmaster@``): the validator's
-    ``CASE_INSENSITIVE_MAILBOX_NAMES`` rule.
+    ``CASE_INSENSITIVE_MAILBOX_NAMES`` rule. Since the domain is lower-cased here, a
+    spelling as written gives the same as its ``_check_text`` form, so the step can skip
+    ``_check_text`` for plain spellings.
     """
     # In steps, so that each part is computed once.
     parts = (
@@ -186,37 +188,32 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
 
     # Everything per value is worked out on the distinct spellings, and only what the
     # contacts need comes back: the address, the problem, and an integer key for repeats.
-    distinct = items.select(pl.col("__raw").unique()).with_columns(
-        _check_text(pl.col("__raw")).alias("__text")
-    )
-    texts = distinct.select(pl.col("__text").unique())
-    texts = texts.with_columns(
-        (
-            _plain_normalized(texts["__text"]).alias("__email")
-            if _FAST_PATH
-            else pl.lit(None, pl.String).alias("__email")
-        ),
+    # Plain spellings are normalized right away (the fast path lower-cases the domain,
+    # as ``_check_text`` would); the others go to email-validator once per distinct text.
+    distinct = items.select(pl.col("__raw").unique())
+    distinct = distinct.with_columns(
+        _plain_normalized(distinct["__raw"]).alias("__email")
+        if _FAST_PATH
+        else pl.lit(None, pl.String).alias("__email"),
         pl.lit(None, pl.String).alias("__problem"),
     )
-    plain = texts.filter(pl.col("__email").is_not_null())
-    rest = texts.filter(pl.col("__email").is_null())["__text"]
-    checked = [check_email(text) for text in rest.to_list()]
-    normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
-    validated = pl.concat(
-        [
-            plain,
-            pl.DataFrame(
-                {"__text": rest, "__email": normalized, "__problem": problems},
-                schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
-            ),
-        ]
+    rest = distinct.filter(pl.col("__email").is_null()).select(
+        "__raw", _check_text(pl.col("__raw")).alias("__text")
     )
-    results = (
-        distinct.join(validated, on="__text", how="left")
-        .drop("__text")
-        .with_columns(
-            pl.col("__email").str.to_lowercase().rank("dense").cast(pl.UInt32).alias("__key")
-        )
+    texts = rest["__text"].unique()
+    checked = [check_email(text) for text in texts.to_list()]
+    normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
+    validated = pl.DataFrame(
+        {"__text": texts, "__email": normalized, "__problem": problems},
+        schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
+    )
+    results = pl.concat(
+        [
+            distinct.filter(pl.col("__email").is_not_null()),
+            rest.join(validated, on="__text", how="left").drop("__text"),
+        ]
+    ).with_columns(
+        pl.col("__email").str.to_lowercase().rank("dense").cast(pl.UInt32).alias("__key")
     )
 
     labels = items["label"].unique().drop_nulls().to_list()
