@@ -204,6 +204,28 @@ def test_parsing_runs_once_per_distinct_number_and_region(monkeypatch: pytest.Mo
     assert all(len(p) == 2 for p in out["phones"].to_list())
 
 
+def test_plain_numbers_in_bulk_are_parsed_without_calling_phonenumbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(number: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(number)
+        return real_parse(number, *args, **kwargs)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
+    written = [f"+1 415 555 {i:04d}" if i % 2 else f"(212) 555-{i:04d}" for i in range(1200)]
+    records = [contact(phone(number), row=i + 1) for i, number in enumerate(written)]
+    records.append(contact(phone("+1 415 555 0132 ext. 9"), phone("020 7946 0958"), row=1201))
+    out = normalize(from_records(records), region="US")
+    assert phones_of(out, 1)[0]["phone_number"] == "+14155550001"
+    assert phones_of(out, 2)[0]["phone_number"] == "+12125550002"
+    # Only the number with an extension and the lone national one (a group too small to
+    # be worth the column-wise path) went through phonenumbers.
+    assert sorted(calls) == ["+1 415 555 0132 ext. 9", "02079460958"]
+
+
 def test_default_region_comes_from_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.delenv("LC_TELEPHONE", raising=False)

@@ -1,0 +1,295 @@
+"""The plain-number fast path gives exactly what phonenumbers gives, and so does the step.
+
+``_parse_fast`` answers for ``+<digits>`` and plain ``<digits>`` numbers without calling
+phonenumbers; these tests hold every number it claims to :func:`parse_phone` (random
+digits, every region's example numbers and their near misses), check that it claims the
+common shapes at all, and hold ``normalize_phones`` to the same output with the fast path
+on and off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import polars as pl
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+import dexio
+from dexio.normalize import phones
+from dexio.normalize.phones import _parse_fast, normalize_phones, parse_phone
+from dexio.schema import from_records
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+
+# The brief's regions, the ones sharing a calling code with another (+1, +7, +44, +61,
+# +262...) and a few with unusual prefixes (AR, BR and JP parse with transform rules).
+REGIONS = [
+    "US",
+    "CA",
+    "GB",
+    "DE",
+    "FR",
+    "IT",
+    "AU",
+    "IN",
+    "BR",
+    "MX",
+    "JP",
+    "NL",
+    "RU",
+    "KZ",
+    "GG",
+    "JE",
+    "IM",
+    "CC",
+    "CX",
+    "RE",
+    "YT",
+    "NO",
+    "SJ",
+    "FI",
+    "AX",
+    "SM",
+    "VA",
+    "AR",
+    "CH",
+    "AT",
+    "ES",
+    "IE",
+    "NZ",
+    "ZA",
+    "CN",
+    "KR",
+    "SG",
+    "PR",
+    "DO",
+    "JM",
+    "AG",
+    "BS",
+]
+# Calling codes with no region ("001" entities: +800 freephone, +882 networks...).
+NON_GEO = sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fast_path_for_every_group() -> Iterator[None]:
+    # The fast path leaves groups of fewer than _MIN_GROUP numbers to parse_phone; these
+    # tests use a few numbers per region, so they lift that limit.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(phones, "_MIN_GROUP", 1)
+        yield
+
+
+def _frame(pairs: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(pairs, schema=["__text", "__region"], orient="row").unique()
+
+
+def _assert_claims_match_parse_phone(pairs: list[tuple[str, str]]) -> pl.DataFrame:
+    """Run the fast path over ``pairs``; every number it claims must equal parse_phone."""
+    frame = _frame(pairs)
+    done, left = _parse_fast(frame)
+    assert done.height + left.height == frame.height
+    assert done.select("__text", "__region").join(left, on=["__text", "__region"]).is_empty()
+    for text, region, *fields in done.iter_rows():
+        assert tuple(fields) == parse_phone(text, region), (text, region)
+    return done
+
+
+def _examples(regions: list[str]) -> Iterator[tuple[str, str]]:
+    """The regions' example numbers of every type, as people write them."""
+    numbers = []
+    for region in regions:
+        for kind in PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                numbers.append((number, region))
+    for code in NON_GEO:
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            numbers.append((number, "US"))
+    for number, region in numbers:
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        national = "".join(
+            c for c in phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL) if c.isdigit()
+        )
+        yield e164, region
+        yield e164[1:], region  # the calling code without its "+"
+        yield national, region
+        yield e164, "US"
+        yield national, "GB"
+
+
+def _near_misses(text: str) -> Iterator[str]:
+    """One digit changed, dropped or added: lengths and patterns just off the valid ones."""
+    plus = "+" if text.startswith("+") else ""
+    digits = text.removeprefix("+")
+    for i in range(len(digits)):
+        yield plus + digits[:i] + str((int(digits[i]) + 3) % 10) + digits[i + 1 :]
+    yield plus + digits[:-1]
+    yield plus + digits + "7"
+    yield plus + "0" + digits
+
+
+ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+# Every region, in four parts so that no one test runs long.
+@pytest.mark.parametrize("part", range(4))
+def test_every_example_number_and_near_miss_the_fast_path_claims_matches_parse_phone(
+    part: int,
+) -> None:
+    pairs = list(_examples(ALL_REGIONS[part::4]))
+    pairs += [(miss, region) for text, region in pairs[::5] for miss in _near_misses(text)]
+    done = _assert_claims_match_parse_phone(pairs)
+    # The sweep is worth something only if the fast path answers for much of it, valid
+    # and invalid numbers alike.
+    assert done.height > len(set(pairs)) // 3
+    assert done["__problem"].null_count() > 200
+    assert done["__problem"].is_not_null().sum() > 200
+
+
+def test_the_common_shapes_are_claimed() -> None:
+    pairs = [
+        ("+12025550123", "US"),
+        ("2025550123", "US"),
+        ("12025550123", "US"),  # the calling code without "+": phonenumbers strips it
+        ("4165550123", "CA"),
+        ("+442079460958", "US"),
+        ("02079460958", "GB"),
+        ("447911123456", "GB"),
+        ("+4930123456", "US"),
+        ("030123456", "DE"),
+        ("0612345678", "FR"),
+        ("0612345678", "NL"),
+        ("0212345678", "IT"),  # Italy keeps its leading zero: +390212345678
+        ("+390212345678", "US"),
+        ("0212345678", "AU"),
+        ("9876543210", "IN"),
+        ("5512345678", "MX"),
+        ("+97143001234", "US"),
+        ("+80012345678", "US"),  # +800, a code without a region
+    ]
+    done = _assert_claims_match_parse_phone(pairs)
+    assert done.height == len(pairs)
+    got = dict(zip(done["__text"] + done["__region"], done["__sanitized"], strict=True))
+    assert got["0212345678IT"] == "+390212345678"
+    assert got["12025550123US"] == "+12025550123"
+
+
+def test_numbers_the_fast_path_leaves_to_phonenumbers() -> None:
+    pairs = [
+        ("+1 202 555 0123", "US"),  # not yet stripped of its punctuation
+        ("2025550123x12", "US"),  # an extension
+        ("1800FLOWERS", "US"),  # letters
+        ("01144207946095", "US"),  # 011, the US international prefix
+        ("0044207946095", "GB"),
+        ("+0123456789", "US"),  # no calling code starts with 0
+        ("+999123456", "US"),  # an unknown calling code
+        ("12", "GB"),  # too short to be possible
+        ("+5511987654321", "US"),  # Brazil parses with a transform rule
+        ("0312345678", "JP"),
+        ("٠٢٠٧٩٤٦٠٩٥٨", "GB"),  # Arabic-Indic digits
+    ]
+    done, left = _parse_fast(_frame(pairs))
+    assert done.is_empty()
+    assert left.height == len(pairs)
+
+
+@st.composite
+def numbers(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["digits", "plus", "code"]))
+    digits = draw(st.text(alphabet="0123456789", min_size=1, max_size=19))
+    if kind == "plus":
+        return "+" + digits
+    if kind == "code":  # a real calling code in front, with or without "+"
+        code = draw(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)))
+        return draw(st.sampled_from(["+", ""])) + str(code) + digits
+    return digits
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(REGIONS), st.lists(numbers(), min_size=1, max_size=40))
+def test_random_digit_strings_the_fast_path_claims_match_parse_phone(
+    region: str, texts: list[str]
+) -> None:
+    done = _assert_claims_match_parse_phone([(text, region) for text in texts])
+    event("claimed some" if done.height else "claimed none")
+
+
+def _outputs(frame: pl.DataFrame, region: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    results = []
+    for on in (True, False):
+        monkeypatch.setattr(phones, "_FAST_PATH", on)
+        results.append(normalize_phones(frame, region))
+    return results
+
+
+def _assert_same_either_way(
+    frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch, region: str = "US"
+) -> None:
+    with_fast_path, without = _outputs(frame, region, monkeypatch)
+    assert with_fast_path.equals(without)
+    assert with_fast_path.write_ndjson() == without.write_ndjson()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        generator = importlib.import_module("generate")
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    path = tmp_path_factory.mktemp("generated") / "contacts.csv"
+    generator.write_csv(path, generator.generate(6000, 0.15, 7))
+    return dexio.read(path)
+
+
+def test_step_output_is_the_same_with_and_without_the_fast_path_on_a_generated_file(
+    generated: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert generated["phones"].list.len().sum() > 3000
+    _assert_same_either_way(generated, monkeypatch)
+
+
+def _sample_files() -> Iterator[Path]:
+    for path in sorted(SAMPLES.rglob("*")):
+        if path.is_file() and path.suffix in {".csv", ".txt", ".xlsx", ".vcf"}:
+            yield path
+
+
+@pytest.mark.parametrize("path", list(_sample_files()), ids=lambda p: p.name)
+@pytest.mark.parametrize("region", ["US", "GB", "DE"])
+def test_step_output_is_the_same_with_and_without_the_fast_path_on_samples(
+    path: Path, region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _assert_same_either_way(dexio.read(path), monkeypatch, region)
+
+
+def test_step_output_is_the_same_on_many_regions_repeats_and_hints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    examples = list(_examples(REGIONS))[::3]
+    hints = [None, "GB", "+49", "33", "JP", "1"]
+    records = [
+        {
+            "source": "s.csv",
+            "row": i + 1,
+            "phones": [
+                {"phone_number": text, "country_code": hints[i % len(hints)], "label": "Mobile"},
+                # The same number written another way is a repeat only once parsed.
+                {"phone_number": examples[(i + 1) % len(examples)][0], "label": "work"},
+                {"phone_number": text + " ext. 5"},
+            ],
+        }
+        for i, (text, _) in enumerate(examples)
+    ]
+    _assert_same_either_way(from_records(records), monkeypatch, "GB")
