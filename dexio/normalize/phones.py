@@ -419,24 +419,33 @@ def _code_regions(code: int) -> tuple[PhoneMetadata, ...] | None:
     return tuple(regions)
 
 
-def _is_valid(nsn: pl.Expr, regions: tuple[PhoneMetadata, ...]) -> pl.Expr:
-    """``is_valid_number``: valid for the region ``region_code_for_number`` picks.
+def _validity(numbers: pl.DataFrame, regions: tuple[PhoneMetadata, ...]) -> pl.DataFrame:
+    """``is_valid_number`` of each ``__nsn``: valid for the region ``region_code_for_number`` picks.
 
     With one region that is the region. With several (+1, +44, +7...) it is the first
     whose ``leading_digits`` start the number or, for a region without them, the first in
-    which the number has a type; none means invalid.
+    which the number has a type; none means invalid. Regions are tried in turn on the
+    numbers still undecided (most +1 numbers stop at the US), not all on every number.
+    Returns ``__id`` and ``__valid``.
     """
-    if len(regions) == 1:
-        return _has_type(nsn, regions[0])
-    valid = pl.lit(False)
-    for metadata in reversed(regions):
+    nsn = pl.col("__nsn")
+    undecided = numbers.select("__id", "__nsn")
+    decided = []
+    for metadata in regions:
+        if undecided.is_empty():
+            break
         own = _has_type(nsn, metadata)
-        if metadata.leading_digits is not None:
+        if len(regions) == 1:
+            chosen = pl.lit(True)
+        elif metadata.leading_digits is not None:
             chosen = nsn.str.contains(f"^(?:{_ascii(metadata.leading_digits)})")
         else:
             chosen = own
-        valid = pl.when(chosen).then(own).otherwise(valid)
-    return valid
+        tried = undecided.with_columns(chosen.alias("__chosen"), own.alias("__valid"))
+        decided.append(tried.filter("__chosen").select("__id", "__valid"))
+        undecided = tried.filter(~pl.col("__chosen")).select("__id", "__nsn")
+    decided.append(undecided.select("__id", pl.lit(False).alias("__valid")))
+    return pl.concat(decided)
 
 
 def _international(shaped: pl.DataFrame) -> pl.DataFrame:
@@ -517,29 +526,30 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
     stripped = _strip_national_prefix(national, metadata)
     nsn = pl.col("__nsn")
     # Parse keeps the number as it was unless the stripped one is long enough.
+    possible = numbers.with_columns(
+        pl.when(_length_verdict(stripped, metadata).is_in(_KEEP_PREFIX))
+        .then(national)
+        .otherwise(stripped)
+        .alias("__nsn")
+    ).filter(
+        (_lengths(national) >= _MIN_LENGTH_FOR_NSN)
+        & _lengths(nsn).is_between(_MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN)
+        # An all-zero national number is a special case in format_number.
+        & nsn.str.contains("[1-9]")
+        & (_length_verdict(nsn, main) == _POSSIBLE)
+    )
+    # The national significant number keeps its leading zeros (Italy's 06...,
+    # phonenumbers' italian_leading_zero), so it is the digits as they are.
     e164 = pl.lit(f"+{code}") + nsn
     return (
-        numbers.with_columns(
-            pl.when(_length_verdict(stripped, metadata).is_in(_KEEP_PREFIX))
-            .then(national)
-            .otherwise(stripped)
-            .alias("__nsn")
-        )
-        .filter(
-            (_lengths(national) >= _MIN_LENGTH_FOR_NSN)
-            & _lengths(nsn).is_between(_MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN)
-            # An all-zero national number is a special case in format_number.
-            & nsn.str.contains("[1-9]")
-            & (_length_verdict(nsn, main) == _POSSIBLE)
-        )
+        _validity(possible, regions)
+        .join(possible, on="__id")
         .select(
             "__id",
-            # The national significant number keeps its leading zeros (Italy's 06...,
-            # phonenumbers' italian_leading_zero), so it is the digits as they are.
             e164.alias("__shown"),
             e164.alias("__sanitized"),
             pl.lit(f"+{code}").alias("__calling_code"),
-            pl.when(_is_valid(nsn, regions))
+            pl.when("__valid")
             .then(pl.lit(None, dtype=pl.String))
             .otherwise(pl.format("({}) is not a number in use in any region; kept", e164))
             .alias("__problem"),
