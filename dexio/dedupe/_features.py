@@ -119,9 +119,11 @@ def _per_value(frame: pl.DataFrame, expr: pl.Expr, how: Callable[[pl.Expr], pl.E
 
 def features(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per record (``_i``) with the folded values matching compares."""
-    full = _per_value(frame, pl.col("full_name"), fold)
     first_raw = _per_value(frame, pl.col("first_name"), fold)
     last_raw = _per_value(frame, pl.col("last_name"), fold)
+    # The full name is read only where the first or the last name is missing.
+    need_full = pl.lit(first_raw).is_null() | pl.lit(last_raw).is_null()
+    full = _per_value(frame, pl.when(need_full).then(pl.col("full_name")), fold)
     first = pl.coalesce(
         pl.lit(first_raw),
         pl.when(pl.lit(last_raw).is_null()).then(pl.lit(full).str.extract(r"^(\S+) ", 1)),
@@ -139,16 +141,6 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         company_n=pl.lit(company),
         bday=pl.col("birthday").str.strip_chars(),
         city=pl.lit(city),
-        users=pl.col("emails")
-        .list.eval(email_user(pl.element().struct.field("email")))
-        .list.eval(
-            pl.element().filter(
-                (pl.element().str.len_chars() >= 4)
-                & ~pl.element().is_in(pl.lit(sorted(ROLE_MAILBOXES)))
-            )
-        )
-        .list.unique()
-        .fill_null(pl.lit([], dtype=pl.List(pl.String))),
         work=pl.col("emails")
         .list.eval(pl.element().struct.field("email").str.strip_chars().str.to_lowercase())
         .list.eval(
@@ -171,30 +163,71 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         .list.unique()
         .fill_null(pl.lit([], dtype=pl.List(pl.String))),
     )
-    return out.with_columns(users=_distinctive(out))
+    users = (
+        frame.select("_i", "emails")
+        .explode("emails")
+        .select("_i", users=email_user(pl.col("emails").struct.field("email")))
+        .filter(
+            (pl.col("users").str.len_chars() >= 4)
+            & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+        )
+        .unique()
+        # A user part only ever counts when two records share it (a fuzzy block, or the
+        # intersection of two records' users), so one held by a single record is left out.
+        .filter(pl.len().over("users") > 1)
+    )
+    kept = _distinctive(out.select("_i", "fn", "ln").join(users, on="_i"))
+    out = out.join(kept, on="_i", how="left", maintain_order="left")
+    return out.select(
+        "_i",
+        "fn",
+        "ln",
+        "company_n",
+        "bday",
+        "city",
+        pl.col("users").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        "work",
+        "tails",
+    )
 
 
-def _distinctive(feats: pl.DataFrame) -> pl.Series:
+def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     """Each record's e-mail user parts that say more than its name (see distinctive_user).
 
-    The clear cases are decided with expressions (four or more digits: yes; exactly the
-    name, its initial and the last name, or the last name alone: no); the rest, a small
-    share, by :func:`distinctive_user` once per distinct (user, first, last).
+    ``rows``: one row per (``_i``, ``users``) with the record's ``fn`` and ``ln``; returns
+    ``_i`` -> ``users`` (a list, in no particular order) for records that keep any. The clear cases
+    are decided with expressions (four or more digits: yes; exactly the name, its initial
+    and the last name, or the last name alone: no; what is left after taking the names out,
+    as distinctive_user computes it, is nothing, a household word or the start of a name:
+    no); the rest, a small share, by :func:`distinctive_user` once per distinct
+    (user, first, last).
     """
-    rows = feats.select("_i", "fn", "ln", "users").explode("users").drop_nulls("users")
     fn, ln = pl.col("fn").str.replace_all(" ", ""), pl.col("ln").str.replace_all(" ", "")
-    letters = pl.col("users").str.replace_all(r"\d+", "")
-    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
+    letters = pl.col("letters")
     f0 = fn.str.slice(0, 1)
     shapes = [fn + ln, ln + fn, f0 + ln, ln + f0, fn + ln.str.slice(0, 1), ln, fn]
     exact_shape = pl.any_horizontal(*[(letters == s).fill_null(False) for s in shapes])
-    rows = rows.with_columns(
-        decided=pl.when(digits >= 4)
-        .then(True)
-        .when(exact_shape | (letters.str.len_chars() == 0))
-        .then(False)
+    # distinctive_user's ``rest``: the longer name part taken out first (the first name on
+    # a tie, as a stable sort leaves it), then the other; str.split + join is str.replace.
+    first_longer = fn.str.len_chars() >= ln.str.len_chars()
+    long = pl.when(first_longer).then(fn).otherwise(ln)
+    short = pl.when(first_longer).then(ln).otherwise(fn)
+    rest = letters.str.split(long).list.join("").str.split(short).list.join("")
+    named_rest = (
+        (rest == "")
+        | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
+        | long.str.starts_with(rest)
+        | short.str.starts_with(rest)
     )
-    open_ = rows.filter(pl.col("decided").is_null()).select("users", "fn", "ln").unique()
+    both = pl.col("fn").is_not_null() & pl.col("ln").is_not_null()
+    # Each rule in distinctive_user's order, on the rows the previous ones left open.
+    rows = rows.with_columns(letters=pl.col("users").str.replace_all(r"\d+", ""))
+    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
+    yes = rows.filter(digits >= 4).select("_i", "users")
+    rows = rows.filter((digits < 4) & (letters.str.len_chars() > 0))
+    rows = rows.filter(~exact_shape)
+    rows = rows.filter(~(both & named_rest).fill_null(False))
+    open_ = rows.select("users", "fn", "ln").unique()
     verdicts = open_.with_columns(
         verdict=pl.Series(
             [distinctive_user(u, f, l) for u, f, l in open_.iter_rows()],  # noqa: E741
@@ -202,9 +235,8 @@ def _distinctive(feats: pl.DataFrame) -> pl.Series:
         )
     )
     rows = rows.join(verdicts, on=["users", "fn", "ln"], how="left", nulls_equal=True)
-    kept = rows.filter(pl.coalesce("decided", "verdict")).group_by("_i").agg(pl.col("users"))
-    lists = feats.select("_i").join(kept, on="_i", how="left", maintain_order="left")
-    return lists["users"].fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    kept = pl.concat([yes, rows.filter("verdict").select("_i", "users")])
+    return kept.group_by("_i").agg(pl.col("users"))
 
 
 @cache

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dexio.dedupe._features import (
+    _distinctive,
+    distinctive_user,
     fold,
     is_nickname_pair,
     name_similarities,
@@ -62,3 +64,40 @@ def test_every_nickname_pair_of_the_table_is_found() -> None:
     expected = [is_nickname_pair(x, y) for x, y in out.select("x", "y").iter_rows()]
     assert out["nick"].to_list() == expected
     assert sum(expected) > 500  # the table is really in use
+
+
+first_names = st.sampled_from(["mark", "robert", "bob", "mary", "ann", "de la", "jo", "x", None])
+last_names = st.sampled_from(["smith", "smih", "garcia lopez", "ng", "ann", "the", "li", None])
+digits_text = st.sampled_from(["", "7", "83", "122", "1984", "00001"])
+fragment = st.sampled_from(["family", "home", "the", "m", "ms", "sparkle", "bob", "rob", "ii"])
+
+
+@st.composite
+def user_rows(draw: st.DrawFn) -> tuple[str, str | None, str | None]:
+    first, last = draw(first_names), draw(last_names)
+    pieces = [p.replace(" ", "") for p in (first, last) if p]
+    # whole name parts, slices of them (typos, leftovers), household words, other letters
+    piece = st.sampled_from(pieces or ["q"])
+    sliced = st.tuples(piece, st.integers(0, 6), st.integers(1, 12)).map(
+        lambda t: t[0][t[1] : t[2]]
+    )
+    other = st.text("abcdeghiklmnorstxyz", max_size=5)
+    shape = draw(st.lists(st.one_of(piece, sliced, fragment, other), min_size=1, max_size=3))
+    user = "".join(shape) + draw(digits_text)
+    return (user or "z", first, last)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(user_rows(), min_size=1, max_size=40))
+def test_distinctive_equals_distinctive_user(
+    rows: list[tuple[str, str | None, str | None]],
+) -> None:
+    frame = pl.DataFrame(
+        [(i, u, f, l) for i, (u, f, l) in enumerate(rows)],  # noqa: E741
+        schema={"_i": pl.UInt32, "users": pl.String, "fn": pl.String, "ln": pl.String},
+        orient="row",
+    )
+    kept = _distinctive(frame).explode("users")
+    got = set(kept.iter_rows())
+    expected = {(i, u) for i, (u, f, l) in enumerate(rows) if distinctive_user(u, f, l)}  # noqa: E741
+    assert got == expected
