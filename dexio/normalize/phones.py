@@ -219,9 +219,9 @@ def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
 # phonenumbers.parse / is_possible_number_with_reason / is_valid_number /
 # format_number(E164) (phonenumbers 9.x, phonenumberutil.py) and names it. A number is
 # claimed only when every step is certain and the result is a possible number; anything
-# else (extensions, letters, an international dialling prefix, a region whose national
-# prefix is rewritten by a transform rule, a pattern polars' regex engine refuses, every
-# parse failure and every impossible length) goes to parse_phone as before.
+# else (extensions, letters, a region whose national prefix is rewritten by a transform
+# rule, a pattern polars' regex engine refuses, every parse failure and every impossible
+# length) goes to parse_phone as before.
 # tests/normalize/test_phones_fast.py holds the proof that claimed results equal it.
 #
 # Why the regexes agree: the metadata patterns use only digits, classes, groups,
@@ -448,12 +448,14 @@ def _validity(numbers: pl.DataFrame, regions: tuple[PhoneMetadata, ...]) -> pl.D
     return pl.concat(decided)
 
 
-def _international(shaped: pl.DataFrame) -> pl.DataFrame:
-    """``+<code><national>``: the calling code as ``_extract_country_code`` finds it.
+def _international(numbers: pl.DataFrame) -> pl.DataFrame:
+    """``<code><national>`` after a ``+`` or an IDD: the code as ``_extract_country_code`` finds it.
 
     Codes are 1-3 digits, none starts with 0 and none is a prefix of another, so the
     shortest known prefix is the code. Parse then reads the number with the metadata of
-    the code's main region (US for +1), whatever the parse region.
+    the code's main region (US for +1), whatever the parse region. Three digits at least
+    (fewer is TOO_SHORT_AFTER_IDD) and a known code (else INVALID_COUNTRY_CODE) or the
+    number is left to parse_phone.
     """
     codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
     digits = pl.col("__digits")
@@ -464,7 +466,7 @@ def _international(shaped: pl.DataFrame) -> pl.DataFrame:
         code = pl.when(head.is_in(known)).then(head).otherwise(code)
     main = {str(c): regions[0] for c, regions in codes.items()}
     return (
-        shaped.filter(pl.col("__plus") & (_lengths(digits) > 2))
+        numbers.filter(_lengths(digits) > 2)
         .with_columns(code.alias("__code"))
         .filter(pl.col("__code").is_not_null())
         .select(
@@ -476,23 +478,32 @@ def _international(shaped: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _national(shaped: pl.DataFrame, region: str) -> pl.DataFrame | None:
+def _national(shaped: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """Plain digits read in ``region``: ``_maybe_extract_country_code`` without a ``+``.
 
-    Numbers starting with the region's international prefix (011, 00...) are left out.
-    A number starting with the region's own calling code loses it when the rest is a
-    better national number (phonenumbers' rule: it matches the general pattern and the
-    whole did not, or the whole is too long); parse then reads it with the code's main
-    region's metadata, and otherwise with the region's own.
+    Returns (national numbers for _finish, numbers dialled with the region's
+    international prefix for _international). The prefix (011, 00...) counts when the
+    digit after it is not a 0 (``_parse_prefix_as_idd``). Otherwise a number starting
+    with the region's own calling code loses it when the rest is a better national
+    number (phonenumbers' rule: it matches the general pattern and the whole did not, or
+    the whole is too long); parse then reads it with the code's main region's metadata,
+    and otherwise with the region's own.
     """
     metadata = _region_rules(region)
     if metadata is None:
         return None
     digits = pl.col("__digits")
     part = shaped.filter(~pl.col("__plus") & (pl.col("__region") == region))
+    dialled = part.clear().select("__id", "__digits")
     if metadata.international_prefix:
-        idd = _ascii(metadata.international_prefix)
-        part = part.filter(~digits.str.contains(f"^(?:{idd})"))
+        idd = digits.str.extract(f"^((?:{_ascii(metadata.international_prefix)}))", 1)
+        after = digits.str.strip_prefix(idd)
+        part = part.with_columns(
+            (idd.is_not_null() & ~after.str.starts_with("0")).alias("__idd"),
+            after.alias("__after"),
+        )
+        dialled = part.filter("__idd").select("__id", pl.col("__after").alias("__digits"))
+        part = part.filter(~pl.col("__idd"))
     code = metadata.country_code
     assert code is not None
     general = _general(metadata).national_number_pattern
@@ -502,12 +513,13 @@ def _national(shaped: pl.DataFrame, region: str) -> pl.DataFrame | None:
         | (_length_verdict(digits, metadata) == _TOO_LONG)
     )
     main = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0]
-    return part.select(
+    national = part.select(
         "__id",
         pl.lit(code, dtype=pl.Int64).alias("__code"),
         pl.when(moved).then(pl.lit(main)).otherwise(pl.lit(region)).alias("__meta"),
         pl.when(moved).then(rest).otherwise(digits).alias("__national"),
     )
+    return national, dialled
 
 
 def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | None:
@@ -572,12 +584,17 @@ def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         text.str.strip_prefix("+").alias("__digits"),
     )
     regions = shaped.filter(~pl.col("__plus"))["__region"].value_counts()
-    national = [
+    read = [
         _national(shaped, region)
         for region, count in regions.sort("__region").iter_rows()
         if count >= _MIN_GROUP
     ]
-    numbers = pl.concat([_international(shaped), *(n for n in national if n is not None)])
+    national = [numbers for numbers, _ in filter(None, read)]
+    dialled = [
+        shaped.filter("__plus").select("__id", "__digits"),
+        *(numbers for _, numbers in filter(None, read)),
+    ]
+    numbers = pl.concat([_international(pl.concat(dialled)), *national])
     claimed = [
         _finish(group, code, region)
         for (code, region), group in numbers.group_by("__code", "__meta")

@@ -126,6 +126,11 @@ def _examples(regions: list[str]) -> Iterator[tuple[str, str]]:
         yield national, region
         yield e164, "US"
         yield national, "GB"
+        # Dialled from abroad: the US, most of Europe, Australia, Japan's prefix.
+        yield "011" + e164[1:], "US"
+        yield "00" + e164[1:], "DE"
+        yield "0011" + e164[1:], "AU"
+        yield "010" + e164[1:], "JP"
 
 
 def _near_misses(text: str) -> Iterator[str]:
@@ -142,12 +147,12 @@ def _near_misses(text: str) -> Iterator[str]:
 ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 
 
-# Every region, in four parts so that no one test runs long.
-@pytest.mark.parametrize("part", range(4))
+# Every region, in six parts so that no one test runs long.
+@pytest.mark.parametrize("part", range(6))
 def test_every_example_number_and_near_miss_the_fast_path_claims_matches_parse_phone(
     part: int,
 ) -> None:
-    pairs = list(_examples(ALL_REGIONS[part::4]))
+    pairs = list(_examples(ALL_REGIONS[part::6]))
     pairs += [(miss, region) for text, region in pairs[::5] for miss in _near_misses(text)]
     done = _assert_claims_match_parse_phone(pairs)
     # The sweep is worth something only if the fast path answers for much of it, valid
@@ -177,12 +182,17 @@ def test_the_common_shapes_are_claimed() -> None:
         ("5512345678", "MX"),
         ("+97143001234", "US"),
         ("+80012345678", "US"),  # +800, a code without a region
+        ("011442079460958", "US"),  # 011, the US international prefix
+        ("00442079460958", "GB"),
+        ("0011442079460958", "AU"),
+        ("0001234567", "GB"),  # 00 then 0 is no international prefix: a national number
     ]
     done = _assert_claims_match_parse_phone(pairs)
     assert done.height == len(pairs)
     got = dict(zip(done["__text"] + done["__region"], done["__sanitized"], strict=True))
     assert got["0212345678IT"] == "+390212345678"
     assert got["12025550123US"] == "+12025550123"
+    assert got["011442079460958US"] == got["00442079460958GB"] == "+442079460958"
 
 
 def test_numbers_the_fast_path_leaves_to_phonenumbers() -> None:
@@ -190,8 +200,8 @@ def test_numbers_the_fast_path_leaves_to_phonenumbers() -> None:
         ("+1 202 555 0123", "US"),  # not yet stripped of its punctuation
         ("2025550123x12", "US"),  # an extension
         ("1800FLOWERS", "US"),  # letters
-        ("01144207946095", "US"),  # 011, the US international prefix
-        ("0044207946095", "GB"),
+        ("0044", "GB"),  # too short after the international prefix
+        ("0099912345", "GB"),  # an unknown calling code after it
         ("+0123456789", "US"),  # no calling code starts with 0
         ("+999123456", "US"),  # an unknown calling code
         ("12", "GB"),  # too short to be possible
@@ -206,13 +216,14 @@ def test_numbers_the_fast_path_leaves_to_phonenumbers() -> None:
 
 @st.composite
 def numbers(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["digits", "plus", "code"]))
+    kind = draw(st.sampled_from(["digits", "plus", "code", "idd"]))
     digits = draw(st.text(alphabet="0123456789", min_size=1, max_size=19))
     if kind == "plus":
         return "+" + digits
-    if kind == "code":  # a real calling code in front, with or without "+"
+    if kind in ("code", "idd"):  # a real calling code in front, with "+", nothing or an IDD
         code = draw(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)))
-        return draw(st.sampled_from(["+", ""])) + str(code) + digits
+        prefixes = ["+", ""] if kind == "code" else ["00", "011", "0011", "010", "810", "000"]
+        return draw(st.sampled_from(prefixes)) + str(code) + digits
     return digits
 
 
@@ -277,7 +288,7 @@ def test_step_output_is_the_same_with_and_without_the_fast_path_on_samples(
 def test_step_output_is_the_same_on_many_regions_repeats_and_hints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    examples = list(_examples(REGIONS))[::3]
+    examples = list(_examples(REGIONS))[::4]
     hints = [None, "GB", "+49", "33", "JP", "1"]
     records = [
         {
