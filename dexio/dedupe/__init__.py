@@ -156,7 +156,7 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
             a=pl.min_horizontal("a", "b"),
             b=pl.max_horizontal("a", "b"),
         )
-        .sort("a", "b", "prio")
+        .sort("a", "b", "prio", "reason")  # reason: the same text every run
         # A name comparison adds nothing to an exact key between the same two records.
         .filter(
             (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
@@ -200,7 +200,9 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
                 ).cast(refused.schema),  # type: ignore[arg-type]
             ]
         )
-    base = base.join(labels, on="_i", how="left").with_columns(
+    # New columns on the records without copying them: labels are in ``_i`` order.
+    label = labels.sort("_i")["label"]
+    base = base.with_columns(label=label).with_columns(
         size=pl.len().over("label").cast(pl.UInt32),
         cluster_id=pl.col("label").rank("dense").cast(pl.UInt32),
     )
@@ -343,27 +345,42 @@ def dedupe(
             conflicts=pl.col("conflicts").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
     )
-    singles = base.filter(pl.col("size") == 1).with_columns(
-        conflicts=pl.lit([], dtype=pl.List(pl.String))
-    )
+    # One row per person in label order (a group sits where its first record was): single
+    # records straight from ``base``, groups from ``folded``, picked by one gather over
+    # the two frames side by side, so the records are copied once, into the result.
     out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
-    contacts = (
-        pl.concat(
-            [
-                singles.select(*COLUMNS, "label", "cluster_id", pl.col("size"), "conflicts"),
-                folded.select(*COLUMNS, "label", "cluster_id", pl.col("size"), "conflicts"),
-            ],
-            how="vertical_relaxed",
-        )
-        .sort("label")
-        .rename({"size": "cluster_size"})
-        .select(out_cols)
-    )
-    contacts = contacts.with_columns(
+    no_conflicts = pl.lit([], dtype=pl.List(pl.String))
+    folded = folded.select(
         *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
         pl.col("cluster_id").cast(pl.UInt32),
-        pl.col("cluster_size").cast(pl.UInt32),
+        cluster_size=pl.col("size").cast(pl.UInt32),
+        conflicts="conflicts",
+        label="label",
     )
+    side_by_side = pl.concat(
+        [
+            base.select(*COLUMNS, "cluster_id", cluster_size="size", conflicts=no_conflicts),
+            folded.select(out_cols),
+        ],
+        rechunk=False,
+    )
+    at = (
+        base.select("_i", "label", "size")
+        .filter(pl.col("_i") == pl.col("label"))
+        .join(
+            folded.select("label", _pos=pl.int_range(pl.len(), dtype=pl.UInt32)),
+            on="label",
+            how="left",
+            maintain_order="left",
+        )
+        .select(
+            pl.when(pl.col("size") > 1)
+            .then(pl.col("_pos").cast(pl.Int64) + base.height)
+            .otherwise(pl.col("_i").cast(pl.Int64))
+        )
+        .to_series()
+    )
+    contacts = side_by_side.select(pl.all().gather(at))
 
     surv = survivors.select("label", survivor_source="source", survivor_row="row")
     merged = (
@@ -394,17 +411,20 @@ def dedupe(
 
 
 def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
-    who = base.select("_i", "source", "row", "cluster_id", name=_display_name())
     links = pl.concat(
         [
             matched.edges.select("a", "b", "kind", "score", "reason", merged=pl.lit(True)),
             matched.refused.select("a", "b", "kind", "score", "reason", merged=pl.lit(False)),
         ]
     )
+    ends = pl.concat([links["a"], links["b"]]).unique().to_frame("_i")
+    who = base.join(ends, on="_i", how="semi").select(
+        "_i", "source", "row", "cluster_id", name=_display_name()
+    )
     a = who.rename(lambda c: f"{c}_a" if c != "_i" else "a")
     b = who.rename(lambda c: f"{c}_b" if c != "_i" else "b")
     out = links.join(a, on="a").join(b, on="b")
-    return out.sort("cluster_id_a", "a", "b").select(
+    return out.sort("cluster_id_a", "a", "b", "merged", "kind", "reason").select(
         cluster_id=pl.when(pl.col("merged")).then(pl.col("cluster_id_a")),
         merged="merged",
         kind="kind",

@@ -62,6 +62,17 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_columns(pl.col("value").str.strip_chars())
         .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
     )
+    # Where every record of a group holds the same text there is nothing to choose and no
+    # conflict: that value is kept as it is. Keys, ranks and conflicts are worked out only
+    # for the fields whose texts differ (about one in seven at 200k generated rows).
+    varied = pl.col("value").n_unique().over("label", "field") > 1
+    long = long.with_columns(_varied=varied)
+    same = (
+        long.filter(~pl.col("_varied"))
+        .unique(["label", "field"], keep="any")
+        .select("label", "field", kept="value")
+    )
+    long = long.filter(pl.col("_varied")).drop("_varied")
     # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
     # "López"); a birthday without a
     # year agrees with one that has it (and the one with the year is kept).
@@ -86,7 +97,8 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         kept_row=pl.col("row").first(),
         values=pl.col("value"),
     )
-    wide = per_field.pivot(on="field", index="label", values="kept")
+    kept = pl.concat([same, per_field.select("label", "field", "kept")])
+    wide = kept.pivot(on="field", index="label", values="kept")
     for f in MERGED_SCALARS:
         if f not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
