@@ -219,9 +219,9 @@ def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
 # phonenumbers.parse / is_possible_number_with_reason / is_valid_number /
 # format_number(E164) (phonenumbers 9.x, phonenumberutil.py) and names it. A number is
 # claimed only when every step is certain and the result is a possible number; anything
-# else (extensions, letters, a region whose national prefix is rewritten by a transform
-# rule, a pattern polars' regex engine refuses, every parse failure and every impossible
-# length) goes to parse_phone as before.
+# else (extensions, letters, a national prefix that a transform rule rewrites, a pattern
+# polars' regex engine refuses, every parse failure and every impossible length) goes to
+# parse_phone as before.
 # tests/normalize/test_phones_fast.py holds the proof that claimed results equal it.
 #
 # Why the regexes agree: the metadata patterns use only digits, classes, groups,
@@ -311,19 +311,8 @@ def _checkable(metadata: PhoneMetadata | None) -> bool:
     )
 
 
-def _usable(metadata: PhoneMetadata | None) -> bool:
-    """Whether the fast path can follow parse with this metadata (else: parse_phone)."""
-    # A transform rule rewrites the number after its national prefix (AR, BR, JP and the
-    # NANPA islands' 7-digit local form): parsing with it is left to phonenumbers.
-    return (
-        _checkable(metadata)
-        and metadata is not None
-        and not metadata.national_prefix_transform_rule
-    )
-
-
 def _general(metadata: PhoneMetadata) -> PhoneNumberDesc:
-    # Present in every metadata _usable lets through.
+    # Present in every metadata _checkable lets through.
     assert metadata.general_desc is not None
     return metadata.general_desc
 
@@ -376,14 +365,20 @@ def _length_verdict(text: pl.Expr, metadata: PhoneMetadata) -> pl.Expr:
 
 
 def _strip_national_prefix(text: pl.Expr, metadata: PhoneMetadata) -> pl.Expr:
-    """``_maybe_strip_national_prefix_carrier_code`` without a transform rule.
+    """``_maybe_strip_national_prefix_carrier_code``; null where it is not followed here.
 
     The prefix (and a carrier code it may capture) goes unless the number matched the
-    general pattern before and no longer does after.
+    general pattern before and no longer does after. Where the region has a transform
+    rule (AR, BR, JP, the NANPA islands' 7-digit local form...) and the prefix pattern
+    matches, parse rewrites the number: null, for the caller to leave it to parse_phone.
+    Where the pattern does not match, parse leaves the number as it is, rule or not.
     """
     pattern = metadata.national_prefix_for_parsing
     if not pattern:
         return text
+    if metadata.national_prefix_transform_rule:
+        rewritten = text.str.contains(f"^(?:{_ascii(pattern)})")
+        return pl.when(rewritten).then(pl.lit(None, dtype=pl.String)).otherwise(text)
     prefix = text.str.extract(f"^((?:{_ascii(pattern)}))", 1)
     rest = text.str.strip_prefix(prefix)
     general = _general(metadata).national_number_pattern
@@ -393,14 +388,14 @@ def _strip_national_prefix(text: pl.Expr, metadata: PhoneMetadata) -> pl.Expr:
 
 def _region_rules(region: str) -> PhoneMetadata | None:
     metadata = PhoneMetadata.metadata_for_region(region, None)
-    return metadata if _usable(metadata) else None
+    return metadata if _checkable(metadata) else None
 
 
 @cache
 def _code_metadata(code: int, region: str) -> PhoneMetadata | None:
     """The metadata parse uses for a number of calling code ``code`` read as ``region``."""
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-    return metadata if _usable(metadata) else None
+    return metadata if _checkable(metadata) else None
 
 
 @cache
@@ -508,7 +503,9 @@ def _national(shaped: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataF
     assert code is not None
     general = _general(metadata).national_number_pattern
     rest = _strip_national_prefix(digits.str.slice(len(str(code))), metadata)
-    moved = digits.str.starts_with(str(code)) & (
+    starts = digits.str.starts_with(str(code))
+    part = part.filter(~starts | rest.is_not_null())  # null: see _strip_national_prefix
+    moved = starts & (
         (~_whole(digits, general) & _whole(rest, general))
         | (_length_verdict(digits, metadata) == _TOO_LONG)
     )
@@ -538,17 +535,21 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
     stripped = _strip_national_prefix(national, metadata)
     nsn = pl.col("__nsn")
     # Parse keeps the number as it was unless the stripped one is long enough.
-    possible = numbers.with_columns(
-        pl.when(_length_verdict(stripped, metadata).is_in(_KEEP_PREFIX))
-        .then(national)
-        .otherwise(stripped)
-        .alias("__nsn")
-    ).filter(
-        (_lengths(national) >= _MIN_LENGTH_FOR_NSN)
-        & _lengths(nsn).is_between(_MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN)
-        # An all-zero national number is a special case in format_number.
-        & nsn.str.contains("[1-9]")
-        & (_length_verdict(nsn, main) == _POSSIBLE)
+    possible = (
+        numbers.filter(stripped.is_not_null())
+        .with_columns(
+            pl.when(_length_verdict(stripped, metadata).is_in(_KEEP_PREFIX))
+            .then(national)
+            .otherwise(stripped)
+            .alias("__nsn")
+        )
+        .filter(
+            (_lengths(national) >= _MIN_LENGTH_FOR_NSN)
+            & _lengths(nsn).is_between(_MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN)
+            # An all-zero national number is a special case in format_number.
+            & nsn.str.contains("[1-9]")
+            & (_length_verdict(nsn, main) == _POSSIBLE)
+        )
     )
     # The national significant number keeps its leading zeros (Italy's 06...,
     # phonenumbers' italian_leading_zero), so it is the digits as they are.

@@ -186,6 +186,10 @@ def test_the_common_shapes_are_claimed() -> None:
         ("00442079460958", "GB"),
         ("0011442079460958", "AU"),
         ("0001234567", "GB"),  # 00 then 0 is no international prefix: a national number
+        # Regions with a transform rule, where it does not apply.
+        ("+5511987654321", "US"),
+        ("+81312345678", "US"),
+        ("2684601234", "AG"),
     ]
     done = _assert_claims_match_parse_phone(pairs)
     assert done.height == len(pairs)
@@ -205,8 +209,8 @@ def test_numbers_the_fast_path_leaves_to_phonenumbers() -> None:
         ("+0123456789", "US"),  # no calling code starts with 0
         ("+999123456", "US"),  # an unknown calling code
         ("12", "GB"),  # too short to be possible
-        ("+5511987654321", "US"),  # Brazil parses with a transform rule
-        ("0312345678", "JP"),
+        ("0312345678", "JP"),  # JP rewrites its national prefix with a transform rule
+        ("01187654321", "BR"),
         ("٠٢٠٧٩٤٦٠٩٥٨", "GB"),  # Arabic-Indic digits
     ]
     done, left = _parse_fast(_frame(pairs))
