@@ -37,7 +37,7 @@ from dexio import report as reporting
 from dexio.dex.client import using
 from dexio.errors import ApiError, InputError, NotFound, UsageError
 from dexio.ledger import LEDGER_NAME, Ledger
-from dexio.plan import REJECTED, Match, OnExisting, match, plan
+from dexio.plan import REJECTED, SLICE_ROWS, Match, OnExisting, json_object, match, plan
 from dexio.schema import SCHEMA, conform, from_records
 from dexio.upload import Destination, Interrupted, UploadStats, upload
 
@@ -448,26 +448,55 @@ def prepare(
     return items, before
 
 
+def _json_pick(keys: Sequence[str], *, empty: str | None) -> pl.Expr:
+    """The keys ``keys`` of the JSON object in ``patch``, as a JSON object (in that order),
+    or ``empty`` when it has none of them.
+
+    Each value is cut out of the patch with ``str.json_path_match`` (which gives an object
+    or list back as its JSON text) and put back under its key, so no JSON is decoded into
+    Python. Exact for what :func:`dexio.plan.plan` writes: it puts only non-empty objects
+    and lists under these keys (an empty list is left out all the same).
+    """
+    parts = []
+    for key in keys:
+        value = pl.col("patch").str.json_path_match(f"$.{key}")
+        present = value.is_not_null() & ~value.is_in(["[]", "{}", "null"])
+        parts.append(pl.when(present).then(pl.lit(f'"{key}":') + value))
+    inner = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(inner != "").then(pl.lit("{") + inner + pl.lit("}")).otherwise(pl.lit(empty))
+
+
+#: What an update sends now; the rest of its patch is a follow-up (see :func:`items_from_plan`).
+_UPDATE_KEYS = ("fields", "emails", "phones")
+_FOLLOWUP_KEYS = ("tags", "notes", "reminders")
+
+
+def _payloads(rows: pl.DataFrame) -> pl.DataFrame:
+    """``payload`` and ``followups`` of planned rows (``action``, ``patch`` and the
+    canonical columns): a create's payload is its record without null or empty-list keys
+    (readers take a missing key for null: :func:`dexio.schema.from_records`, the GHL and
+    Whautomate ``outbound_row``), an update's the ``fields`` / ``emails`` / ``phones`` of
+    its patch (``{}`` when it only adds follow-ups), and follow-ups are the ``tags`` /
+    ``notes`` / ``reminders`` of the patch (null when none)."""
+    action = pl.col("action")
+    return rows.select(
+        payload=pl.when(action == "create")
+        .then(json_object(SCHEMA))
+        .when(action == "update")
+        .then(_json_pick(_UPDATE_KEYS, empty="{}")),
+        followups=_json_pick(_FOLLOWUP_KEYS, empty=None),
+    )
+
+
 def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -> pl.DataFrame:
     """Ledger items (see :data:`dexio.ledger.ITEM_COLUMNS`) from a plan and the records
-    dedupe folded into others: one item per input record, in source/row order."""
+    dedupe folded into others: one item per input record, in source/row order.
+
+    Memory: the items are ordered first without their JSON (``_at`` remembers each one's
+    row in ``planned``); payloads and follow-ups are then made :data:`SLICE_ROWS` rows at
+    a time, already in the final order, so their text is built once and never sorted.
+    """
     merged = merged if merged is not None else pl.DataFrame()
-    records = planned.select(list(SCHEMA)).write_ndjson().splitlines() if planned.height else []
-    payloads: list[str | None] = []
-    followups: list[str | None] = []
-    for action, patch, record in zip(
-        planned["action"].to_list(), planned["patch"].to_list(), records, strict=True
-    ):
-        body = json.loads(patch) if patch else {}
-        later = {k: body[k] for k in ("tags", "notes", "reminders") if body.get(k)}
-        followups.append(json.dumps(later) if later else None)
-        if action == "create":
-            payloads.append(record)
-        elif action == "update":
-            now = {k: body[k] for k in ("fields", "emails", "phones") if body.get(k)}
-            payloads.append(json.dumps(now))
-        else:
-            payloads.append(None)
     cluster = (
         pl.col("cluster_id").cast(pl.String)
         if "cluster_id" in planned.columns
@@ -483,8 +512,6 @@ def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -
         .otherwise(pl.lit("done"))
         .alias("state"),
         pl.col("dest_id"),
-        pl.Series("payload", payloads, dtype=pl.String),
-        pl.Series("followups", followups, dtype=pl.String),
         pl.col("content_hash"),
         pl.col("reason"),
         pl.col("field"),
@@ -494,6 +521,7 @@ def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -
         pl.col("survivor_source"),
         pl.col("survivor_row").cast(pl.Int64),
         cluster.alias("cluster_id"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_at"),
     )
     if merged.height:
         merged_items = merged.select(
@@ -516,12 +544,27 @@ def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -
             *([_merged_email(merged.schema["emails"])] if "emails" in merged.columns else []),
         )
         items = pl.concat([items, merged_items], how="diagonal_relaxed")
-    items = (
-        items.sort(["source", "row"])
+    items = items.sort(["source", "row"])
+    rows = planned.select("action", "patch", *SCHEMA)
+    at = items["_at"]  # null for merged items: gathers a null row, so no payload
+    parts = [
+        _payloads(rows.select(pl.all().gather(at.slice(start, SLICE_ROWS))))
+        for start in range(0, items.height, SLICE_ROWS)
+    ]
+    json_columns = (
+        pl.concat(parts, rechunk=False)
+        if parts
+        else pl.DataFrame(schema={"payload": pl.String, "followups": pl.String})
+    )
+    first = ["source", "row", "source_key", "action", "state", "dest_id"]
+    rest = [c for c in items.columns if c not in (*first, "_at")]
+    return (
+        items.drop("_at")
+        .hstack(json_columns)
+        .select(*first, "payload", "followups", *rest)
         .with_row_index("seq")
         .with_columns(pl.col("seq").cast(pl.Int64), pl.lit(0, pl.Int64).alias("attempts"))
     )
-    return items
 
 
 def import_files(

@@ -321,7 +321,7 @@ def _followups_reference(frame: pl.DataFrame, extra_tags: list[str]) -> list[Any
     return [{k: v for k, v in row.items() if v} or None for row in rows.iter_rows(named=True)]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records, st.lists(st.sampled_from(["vip", "2024", "Zoë"]), max_size=2))
 def test_create_followups_equal_the_per_row_json(
     rows: list[dict[str, Any]], extra: list[str]
