@@ -12,6 +12,7 @@ figures go to bench/out/read.json.
 
     python bench/read.py                 # 1,000,000 CSV rows, 100,000 xlsx rows, 3 repeats
     python bench/read.py --csv-rows 200000 --xlsx-rows 20000 --repeats 1   # quick look
+    python bench/read.py --check bench/out/gen-200000-0.15-7.csv   # pieces == whole file
 """
 
 from __future__ import annotations
@@ -115,6 +116,35 @@ def measure(kind: str, path: Path) -> dict[str, float]:
     return {"seconds": seconds, "peak_mib": peak_kib / 1024, "rows": rows}
 
 
+def check(path: Path) -> None:
+    """A CSV file read in pieces (as ``dexio.read`` does) against the same file read whole
+    (the reader before pieces): the same frame and the same findings, or exit 1."""
+    from dexio.readers import _map_tables, _read_head, read_in_pieces
+    from dexio.readers.text import read_delimited, sniff_plain
+
+    delimited = sniff_plain(_read_head(path), str(path))
+    if delimited is None:
+        raise SystemExit(f"{path} is not a plain UTF-8 file: it is always read whole")
+    start = time.perf_counter()
+    pieced = read_in_pieces(path, str(path), None, delimited)
+    if pieced is None:
+        raise SystemExit(f"{path}: polars refused a piece, so it is read whole anyway")
+    pieces_s = time.perf_counter() - start
+    start = time.perf_counter()
+    whole = _map_tables(path, str(path), [read_delimited(path.read_bytes(), str(path))], None)
+    whole_s = time.perf_counter() - start
+    same = pieced.frame.equals(whole.frame) and all(
+        getattr(pieced, name) == getattr(whole, name)
+        for name in ("mapping", "columns", "unclaimed", "dropped", "details", "problems")
+    )
+    print(
+        f"{path.name}: {pieced.frame.height:,} rows, pieces {pieces_s:.2f} s, whole "
+        f"{whole_s:.2f} s: {'identical' if same else 'DIFFERENT'}"
+    )
+    if not same:
+        raise SystemExit(1)
+
+
 def run_child(kind: str, path: Path) -> dict[str, float]:
     result = subprocess.run(
         [sys.executable, __file__, "--measure", kind, str(path)],
@@ -132,7 +162,11 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--check", type=Path, metavar="CSV", help="pieces == whole, then exit")
     args = parser.parse_args()
+    if args.check:
+        check(args.check)
+        return
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return

@@ -26,7 +26,15 @@ from dexio.mapping import (
     available_mappings,
     load_mapping,
 )
-from dexio.readers.text import RawTable, read_delimited
+from dexio.readers.text import (
+    HEAD_BYTES,
+    Delimited,
+    RawTable,
+    Refused,
+    read_delimited,
+    read_pieces,
+    sniff_plain,
+)
 from dexio.schema import SCALAR_FIELDS, conform
 
 #: Prefix of an ``issues`` entry that marks a record the reader could not use.
@@ -110,7 +118,7 @@ def read_file(
             return canonical
         tables = [canonical]
     else:
-        tables = [read_delimited(_read_bytes(file), str(path))]
+        return _read_delimited(file, str(path), chosen)
     return _map_tables(file, str(path), tables, chosen)
 
 
@@ -124,31 +132,80 @@ def inspect(
     return read_file(path, mapping=mapping, sheet=sheet)
 
 
+def _read_delimited(file: Path, source: str, chosen: Mapping | None) -> Reading:
+    """A CSV/TSV file: piece by piece (:func:`read_in_pieces`) when it is plain UTF-8 and
+    polars takes it as it is; whole otherwise (other encodings, a preamble, rows polars
+    refuses), which is also what the pieces must equal."""
+    delimited = sniff_plain(_read_head(file), source)
+    if delimited is not None:
+        reading = read_in_pieces(file, source, chosen, delimited)
+        if reading is not None:
+            return reading
+    return _map_tables(file, source, [read_delimited(_read_bytes(file), source)], chosen)
+
+
+def read_in_pieces(
+    file: Path, source: str, chosen: Mapping | None, delimited: Delimited
+) -> Reading | None:
+    """Parse, tidy and map the file a piece at a time (:func:`~dexio.readers.text.read_pieces`);
+    ``None`` when polars refuses a piece.
+
+    Only one piece of raw strings exists at a time next to the canonical frame being
+    built; reading the whole raw table first cost more than the canonical frame itself.
+    The mapping is per row and decides nothing from the data that would not hold for any
+    part of it (see :func:`~dexio.mapping.apply_mapping`), so the pieces map to the rows
+    the whole table would.
+    """
+    reading = Reading(
+        path=file, format="csv", mapping=chosen, frame=pl.DataFrame(), details=delimited.details
+    )
+    frames: list[pl.DataFrame] = []
+    try:
+        for piece in read_pieces(file, delimited):
+            if reading.mapping is None:  # after the first piece, as for a whole table
+                reading.mapping = detect_mapping(delimited.header)
+                reading.mapping_detected = True
+            frames.append(_map_raw(reading, piece, source, 0))
+            del piece  # its raw strings go before the next piece is parsed
+    except Refused:
+        return None
+    return _finish(reading, pl.concat(frames, how="vertical"))
+
+
 def _map_tables(file: Path, source: str, tables: list[RawTable], chosen: Mapping | None) -> Reading:
     frames: list[pl.DataFrame] = []
     reading = Reading(path=file, format=tables[0].format, mapping=chosen, frame=pl.DataFrame())
     offset = 0
     for table in tables:
         raw = table.frame
-        header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
-        mapping = chosen
-        if mapping is None:
-            mapping = detect_mapping(header)
+        if chosen is None:
+            header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
+            reading.mapping = detect_mapping(header)
             reading.mapping_detected = True
-        applied = apply_mapping(mapping, raw)
-        frame = applied.frame.with_columns(
-            pl.lit(source).alias("source"), (pl.col("row") + offset).alias("row")
-        )
+        frames.append(_map_raw(reading, raw, source, offset))
         offset += raw.height
-        frames.append(frame)
-        reading.mapping = mapping
-        reading.columns += [c for c in header if c not in reading.columns]
-        reading.unclaimed += [c for c in applied.unclaimed if c not in reading.unclaimed]
-        reading.dropped += [c for c in applied.dropped if c not in reading.dropped]
         reading.details.update(table.details)
         reading.problems += table.problems
-    frame = conform(pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0])
-    frame = with_empty_lists(frame)
+    frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    return _finish(reading, frame)
+
+
+def _map_raw(reading: Reading, raw: pl.DataFrame, source: str, offset: int) -> pl.DataFrame:
+    """Map one raw table (or piece of one) with ``reading.mapping`` into canonical columns,
+    noting in ``reading`` the columns it saw and what the mapping left over."""
+    assert reading.mapping is not None
+    header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
+    applied = apply_mapping(reading.mapping, raw)
+    reading.columns += [c for c in header if c not in reading.columns]
+    reading.unclaimed += [c for c in applied.unclaimed if c not in reading.unclaimed]
+    reading.dropped += [c for c in applied.dropped if c not in reading.dropped]
+    frame = applied.frame.with_columns(
+        pl.lit(source).alias("source"), (pl.col("row") + offset).alias("row")
+    )
+    return with_empty_lists(conform(frame))
+
+
+def _finish(reading: Reading, frame: pl.DataFrame) -> Reading:
     reading.frame = frame
     if reading.unclaimed:
         reading.problems.append(
@@ -178,6 +235,16 @@ def detect_mapping(header: list[str]) -> Mapping:
     except MappingError:
         # No shipped mappings (an unusual install): every column goes to extra.
         return Mapping(name=GENERIC)
+
+
+def _read_head(file: Path) -> bytes:
+    try:
+        with file.open("rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=file) from None
 
 
 def _read_bytes(file: Path) -> bytes:

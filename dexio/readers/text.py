@@ -12,7 +12,10 @@ import codecs
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -158,8 +161,35 @@ def _records(lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
     return out
 
 
-def read_delimited(data: bytes, file: str) -> RawTable:
-    """Read CSV/TSV bytes into a :class:`RawTable` of trimmed strings (empty -> null)."""
+@dataclass
+class Delimited:
+    """A delimited file sniffed and ready for polars: what to parse, and how.
+
+    ``body`` is the text from the header record on, as UTF-8 bytes, or ``None`` when the
+    file itself is that (plain UTF-8, header on the first line) and polars reads it from
+    disk, so the file never has to sit in memory as a whole.
+    """
+
+    body: bytes | None
+    layout: Layout
+    header: list[str]
+    encoding: str
+
+    @property
+    def details(self) -> dict[str, str]:
+        details = {
+            "encoding": self.encoding,
+            "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[
+                self.layout.delimiter
+            ],
+        }
+        if self.layout.header_line:
+            details["header line"] = str(self.layout.header_line + 1)
+        return details
+
+
+def sniff_delimited(data: bytes, file: str) -> tuple[Delimited, int]:
+    """Decode and sniff a whole file; also return the byte offset of the header record."""
     if not data or data.isspace():
         raise InputError("the file is empty", file=file)
     utf8, encoding = decode(data, file, validate=False)
@@ -170,48 +200,197 @@ def read_delimited(data: bytes, file: str) -> RawTable:
         offset = len(
             "".join(sample.splitlines(keepends=True)[: layout.header_line]).encode("utf-8")
         )
-    header = unique_names(layout.header)
+    body = utf8[offset:] if offset else utf8
+    return Delimited(body, layout, unique_names(layout.header), encoding), offset
+
+
+def sniff_plain(head: bytes, file: str) -> Delimited | None:
+    """A :class:`Delimited` with ``body=None`` when the first ``HEAD_BYTES`` of a file show
+    plain UTF-8 (a UTF-8 BOM allowed: polars drops it just as :func:`decode` does) with
+    the header on the first line; ``None`` for anything else (other encodings, a preamble,
+    a blank or binary start), which :func:`sniff_delimited` handles from the whole file.
+
+    Exact: :func:`decode` and :func:`sniff` only ever look at the first ``SAMPLE_BYTES``
+    after the BOM, which ``head`` holds, and for these files they change nothing else.
+    """
+    if not head or head.isspace() or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    first = head[:4096]
+    if (len(first) >= 4 and first.count(0) >= len(first) // 4) or _looks_binary(first):
+        return None  # UTF-16 without a BOM or binary: the whole-file path decides
+    utf8, encoding = decode(head, file, validate=False)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return None
+    layout = sniff(utf8[:SAMPLE_BYTES].decode("utf-8", errors="replace"), file)
+    if layout.header_line:
+        return None
+    return Delimited(None, layout, unique_names(layout.header), encoding)
+
+
+#: What :func:`sniff_plain` needs from the start of a file.
+HEAD_BYTES = SAMPLE_BYTES + len(codecs.BOM_UTF8)
+
+
+def read_delimited(data: bytes, file: str) -> RawTable:
+    """Read CSV/TSV bytes into a :class:`RawTable` of trimmed strings (empty -> null).
+
+    The whole file at once; :func:`read_pieces` is the same, piece by piece.
+    """
+    delimited, offset = sniff_delimited(data, file)
+    layout, header, encoding = delimited.layout, delimited.header, delimited.encoding
+    body = delimited.body
+    assert body is not None
     problems: list[str] = []
     try:
-        frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
+        frame = _parse(body, layout.delimiter, header)
     except _NotUtf8:
         utf8, encoding = from_cp1252(data), "cp1252"
-        frame = _parse(utf8[offset:] if offset else utf8, layout.delimiter, header)
-    if frame is None:
         body = utf8[offset:] if offset else utf8
+        frame = _parse(body, layout.delimiter, header)
+    if frame is None:
         frame = _read_with_csv_module(body, layout.delimiter, header, file)
         problems.append("some rows have more values than the header has columns (kept in extra)")
     frame = tidy(frame)
     if frame.height == 0:
         raise InputError("the file has a header but no contacts", file=file)
-    details = {
-        "encoding": encoding,
-        "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[layout.delimiter],
-    }
-    if layout.header_line:
-        details["header line"] = str(layout.header_line + 1)
-    return RawTable(frame=frame, format="csv", details=details, problems=problems)
+    delimited.encoding = encoding
+    return RawTable(frame=frame, format="csv", details=delimited.details, problems=problems)
+
+
+#: Bytes of the file per piece in :func:`read_pieces` (~37,000 generated contacts): a
+#: piece's raw strings and the mapping's intermediates stay a few dozen MB, and there are
+#: few enough pieces that the per-piece overhead is noise.
+PIECE_BYTES = 4 * 1024 * 1024
+
+
+class Refused(Exception):
+    """polars refused a piece (ragged rows, stray quotes, invalid UTF-8): read the file
+    whole with :func:`read_delimited`, which knows what to do with each."""
+
+
+def read_pieces(
+    source: Path, delimited: Delimited, piece_bytes: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """The tidied table :func:`read_delimited` makes of a plain UTF-8 file (see
+    :func:`sniff_plain`), as consecutive pieces with rows numbered on across pieces, each
+    from about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the file.
+
+    Only one piece of the file and of its raw strings is in memory at a time. Raises
+    :class:`Refused` where polars refuses a piece; the pieces handed out must then be
+    thrown away. Why the pieces make the same cells as the whole file:
+
+    * a piece ends after a line feed outside quotes, counting every ``"`` as a toggle
+      (:func:`record_blocks`), which is how polars itself splits a file into lines, and
+      each line is parsed on its own;
+    * the first piece is parsed exactly as the whole file (header skipped, width from the
+      first record); the others start with a filler record of that width (dropped again),
+      so each line is read against the width it has inside the whole file;
+    * every rewrite in :func:`tidy` is per cell and leaves a cell that does not need it as
+      it is, so choosing per piece which columns to rewrite gives the same cells.
+    """
+    header = delimited.header
+    delimiter = delimited.layout.delimiter
+    # A record of empty quoted cells as wide as the header, put before every piece after the
+    # first record and dropped after parsing: polars takes a piece's width from its first
+    # line, which inside the whole file it would not.
+    filler = delimiter.join(['""'] * len(header)).encode() + b"\n"
+    first_row = 1
+    width_known = False  # once a piece held a record, the width is the header's
+    with source.open("rb") as handle:
+        blocks = record_blocks(handle.read, piece_bytes or PIECE_BYTES)
+        for number, block in enumerate(blocks):
+            options = _csv_options(delimiter, header)
+            if number:
+                options["skip_rows"] = 0
+            try:
+                piece = pl.read_csv(filler + block if width_known else block, **options)
+            except pl.exceptions.PolarsError:
+                raise Refused from None
+            if number == 0 and piece.width == 0:
+                continue  # the header alone: the next record sets the width, as in the file
+            if piece.columns != header:
+                raise Refused
+            if width_known:
+                piece = piece.slice(1)
+            width_known = True
+            # Cells are cut from these bytes: none can hold a byte the block lacks.
+            controls = bool(block.translate(None, _NOT_CONTROL_BYTES))
+            quotes = b"'" in block
+            del block
+            piece = tidy(
+                piece.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN)),
+                first_row=first_row,
+                controls=controls,
+                quotes=quotes,
+            )
+            first_row += piece.height
+            if piece.height:
+                yield piece
+    if first_row == 1:
+        raise Refused  # no records: read_delimited says which error that is
+
+
+def record_blocks(read: Callable[[int], bytes], size: int) -> Iterator[bytes]:
+    """The bytes ``read`` returns, in blocks of about ``size`` or more that end after a line
+    feed outside quotes (an even number of ``"`` before it); the last block holds the rest.
+
+    A quote left open (a malformed file) keeps the block growing to the end of the file,
+    so such a file is parsed in one piece, as it would be whole.
+    """
+    rest = b""  # read, not handed out yet, and holding no record end
+    while True:
+        chunk = read(size)
+        if not chunk:
+            if rest:
+                yield rest
+            return
+        block = rest + chunk if rest else chunk
+        cut = _last_record_end(block, len(rest))
+        if cut == 0:
+            rest = block
+            continue
+        rest = block[cut:]
+        yield block[:cut]
+
+
+def _last_record_end(block: bytes, since: int) -> int:
+    """Offset just after the last line feed outside quotes in ``block[since:]``; 0 if none.
+    (Line feeds before ``since`` are known to be inside quotes: not looked at again.)"""
+    quotes = block.count(b'"')
+    end = len(block)
+    while True:
+        feed = block.rfind(b"\n", since, end)
+        if feed < 0:
+            return 0
+        quotes -= block.count(b'"', feed + 1, end)
+        if quotes % 2 == 0:
+            return feed + 1
+        end = feed
 
 
 class _NotUtf8(Exception):
     """The parser met invalid UTF-8 past the part of the file that was checked."""
 
 
+def _csv_options(delimiter: str, header: list[str]) -> dict[str, Any]:
+    return {
+        "separator": delimiter,
+        "has_header": False,
+        "skip_rows": 1,
+        "new_columns": header,
+        "infer_schema": False,
+        "quote_char": '"',
+        "truncate_ragged_lines": False,
+        "raise_if_empty": False,
+        "null_values": [""],
+    }
+
+
 def _parse(body: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:
     """polars' parser; None when it refuses the file's shape (ragged rows, stray quotes)."""
     try:
-        frame = pl.read_csv(
-            io.BytesIO(body),
-            separator=delimiter,
-            has_header=False,
-            skip_rows=1,
-            new_columns=header,
-            infer_schema=False,
-            quote_char='"',
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-            null_values=[""],
-        )
+        # bytes as they are: a BytesIO around them is copied again by polars.
+        frame = pl.read_csv(body, **_csv_options(delimiter, header))
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
             raise _NotUtf8 from None
@@ -284,6 +463,12 @@ def _read_with_csv_module(
 
 #: Control characters other than tab, line feed and carriage return.
 CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: Every byte but those of CONTROLS (all ASCII, so never part of a longer UTF-8 character):
+#: ``block.translate(None, _NOT_CONTROL_BYTES)`` keeps just the control bytes, ~20x faster
+#: than searching the cells for them.
+_NOT_CONTROL_BYTES = bytes(
+    b for b in range(256) if not (b < 9 or b in (11, 12) or 14 <= b < 32 or b == 127)
+)
 
 
 def clean_cell(cell: pl.Expr) -> pl.Expr:
@@ -308,12 +493,18 @@ def unquote_formulas(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     )
 
 
-def tidy(frame: pl.DataFrame) -> pl.DataFrame:
-    """Trim cells, turn empty cells into nulls, drop blank records, number the rest from 1,
-    undo formula-quoting apostrophes, and cut oversized cells out with a row issue.
+def tidy(
+    frame: pl.DataFrame, first_row: int = 1, *, controls: bool = True, quotes: bool = True
+) -> pl.DataFrame:
+    """Trim cells, turn empty cells into nulls, drop blank records, number the rest from
+    ``first_row``, undo formula-quoting apostrophes, and cut oversized cells out with a row
+    issue.
 
     Whatever needs fixing is found first in one pass over the trimmed columns, so a clean
-    file pays for the trimming and that one pass only.
+    file pays for the trimming and that one pass only. ``controls=False`` / ``quotes=False``
+    say the caller knows that no cell holds a control character / an apostrophe (the bytes
+    the cells came from have none), so the search for them, the costliest part of the pass,
+    is skipped.
     """
     data = [c for c in frame.columns if c != ISSUES_COLUMN]
     if ISSUES_COLUMN not in frame.columns:
@@ -322,9 +513,19 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     if data:
         found = frame.select(
             *[(pl.col(c) == "").any().alias(f"blank{i}") for i, c in enumerate(data)],
-            *[pl.col(c).str.starts_with("'").any().alias(f"quote{i}") for i, c in enumerate(data)],
+            *[
+                (pl.col(c).str.starts_with("'").any() if quotes else pl.lit(False)).alias(
+                    f"quote{i}"
+                )
+                for i, c in enumerate(data)
+            ],
             *[pl.col(c).str.len_bytes().max().alias(f"long{i}") for i, c in enumerate(data)],
-            *[pl.col(c).str.contains(CONTROLS).any().alias(f"ctl{i}") for i, c in enumerate(data)],
+            *[
+                (pl.col(c).str.contains(CONTROLS).any() if controls else pl.lit(False)).alias(
+                    f"ctl{i}"
+                )
+                for i, c in enumerate(data)
+            ],
             pl.all_horizontal(pl.col(c).is_null() for c in data).any().alias("empty_record"),
         ).row(0, named=True)
         # NUL, ESC, BEL...: no meaning in a contact, and NUL is refused by databases (Dex's
@@ -345,7 +546,7 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     else:
         too_long = []
     frame = frame.with_columns(
-        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias(ROW_COLUMN),
+        pl.int_range(first_row, pl.len() + first_row, dtype=pl.UInt32).alias(ROW_COLUMN),
         pl.col(ISSUES_COLUMN).fill_null(pl.lit([], pl.List(pl.String))),
     )
     for c in too_long:
