@@ -346,41 +346,34 @@ def dedupe(
         )
     )
     # One row per person in label order (a group sits where its first record was): single
-    # records straight from ``base``, groups from ``folded``, picked by one gather over
-    # the two frames side by side, so the records are copied once, into the result.
+    # records straight from ``base``, groups from ``folded``. Both are sorted by label and
+    # no label is in both, so merge_sorted interleaves them in one pass (a concat + sort
+    # or a gather over both costs one more copy of every record).
     out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
-    no_conflicts = pl.lit([], dtype=pl.List(pl.String))
-    folded = folded.select(
-        *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
-        pl.col("cluster_id").cast(pl.UInt32),
-        cluster_size=pl.col("size").cast(pl.UInt32),
-        conflicts="conflicts",
-        label="label",
-    )
-    side_by_side = pl.concat(
-        [
-            base.select(*COLUMNS, "cluster_id", cluster_size="size", conflicts=no_conflicts),
-            folded.select(out_cols),
-        ],
-        rechunk=False,
-    )
-    at = (
-        base.select("_i", "label", "size")
-        .filter(pl.col("_i") == pl.col("label"))
-        .join(
-            folded.select("label", _pos=pl.int_range(pl.len(), dtype=pl.UInt32)),
-            on="label",
-            how="left",
-            maintain_order="left",
-        )
+    # (Lazy, so the filtered singles are never a frame of their own.)
+    singles = (
+        base.lazy()
+        .filter(pl.col("size") == 1)
         .select(
-            pl.when(pl.col("size") > 1)
-            .then(pl.col("_pos").cast(pl.Int64) + base.height)
-            .otherwise(pl.col("_i").cast(pl.Int64))
+            *COLUMNS,
+            "cluster_id",
+            cluster_size="size",
+            conflicts=pl.lit([], dtype=pl.List(pl.String)),
+            label="label",
         )
-        .to_series()
     )
-    contacts = side_by_side.select(pl.all().gather(at))
+    groups = (
+        folded.lazy()
+        .sort("label")
+        .select(
+            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+            pl.col("cluster_id").cast(pl.UInt32),
+            cluster_size=pl.col("size").cast(pl.UInt32),
+            conflicts="conflicts",
+            label="label",
+        )
+    )
+    contacts = singles.merge_sorted(groups, key="label").select(out_cols).collect()
 
     surv = survivors.select("label", survivor_source="source", survivor_row="row")
     merged = (
@@ -418,8 +411,10 @@ def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
         ]
     )
     ends = pl.concat([links["a"], links["b"]]).unique().to_frame("_i")
-    who = base.join(ends, on="_i", how="semi").select(
-        "_i", "source", "row", "cluster_id", name=_display_name()
+    who = (
+        base.select("_i", "source", "row", "cluster_id", "first_name", "last_name", "full_name")
+        .join(ends, on="_i", how="semi")
+        .select("_i", "source", "row", "cluster_id", name=_display_name())
     )
     a = who.rename(lambda c: f"{c}_a" if c != "_i" else "a")
     b = who.rename(lambda c: f"{c}_b" if c != "_i" else "b")
