@@ -126,6 +126,10 @@ def _plain_normalized(texts: pl.Series) -> pl.Series:
     ``CASE_INSENSITIVE_MAILBOX_NAMES`` rule. Since the domain is lower-cased here, a
     spelling as written gives the same as its ``_check_text`` form, so the step can skip
     ``_check_text`` for plain spellings.
+
+    email-validator's other module-level defaults (``STRICT``, ``ALLOW_SMTPUTF8``,
+    ``GLOBALLY_DELIVERABLE``...) do not change its answer for an address that passes all
+    of the above, so the fast path holds whatever they are set to.
     """
     # In steps, so that each part is computed once.
     parts = (

@@ -126,31 +126,52 @@ def test_fast_path_takes_plain_addresses(atoms: list[str], names: list[str], tld
     assert taken == (None if left else normalized)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Ana.Lopez@GMAIL.COM", "Ana.Lopez@gmail.com"),
-        ("Info@Acme.com", "info@acme.com"),
-        ("POSTMASTER@acme.com", "postmaster@acme.com"),
-        ("Infos@acme.com", "Infos@acme.com"),
-        ("o'neil+news@mail.acme.co.uk", "o'neil+news@mail.acme.co.uk"),
-        ("ana@b.test", None),  # special-use: refused by email-validator
-        ("ana@host.localhost", None),
-        ("ana@xn--bcher-kva.de", None),  # IDNA: email-validator gives a Unicode domain
-        ("ana@ab--cd.com", None),  # R-LDH label: refused
-        ("ana@acme.c0m", None),  # TLD not alphabetic
-        ("ana..lopez@acme.com", None),
-        ("ana@acme.com\n", None),
-        ("Ana <ana@acme.com>", None),  # display name: email-validator's job
-        ("\u212a@acme.com", None),  # Kelvin sign, not a K
-        ("a" * 65 + "@acme.com", None),
-        ("a@" + "b" * 64 + ".com", None),
-    ],
-)
+HAND_PICKED = [
+    ("Ana.Lopez@GMAIL.COM", "Ana.Lopez@gmail.com"),
+    ("Info@Acme.com", "info@acme.com"),
+    ("POSTMASTER@acme.com", "postmaster@acme.com"),
+    ("Infos@acme.com", "Infos@acme.com"),
+    ("o'neil+news@mail.acme.co.uk", "o'neil+news@mail.acme.co.uk"),
+    ("ana@b.test", None),  # special-use: refused by email-validator
+    ("ana@host.localhost", None),
+    ("ana@xn--bcher-kva.de", None),  # IDNA: email-validator gives a Unicode domain
+    ("ana@ab--cd.com", None),  # R-LDH label: refused
+    ("ana@acme.c0m", None),  # TLD not alphabetic
+    ("ana..lopez@acme.com", None),
+    ("ana@acme.com\n", None),
+    ("Ana <ana@acme.com>", None),  # display name: email-validator's job
+    ("\u212a@acme.com", None),  # Kelvin sign, not a K
+    ("a" * 65 + "@acme.com", None),
+    ("a@" + "b" * 64 + ".com", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HAND_PICKED)
 def test_fast_path_on_hand_picked_addresses(text: str, expected: str | None) -> None:
     assert fast([text]) == [expected]
     if expected is not None:
         assert check_email(text) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("STRICT", True),
+        ("ALLOW_SMTPUTF8", False),
+        ("GLOBALLY_DELIVERABLE", False),
+        ("TEST_ENVIRONMENT", True),
+    ],
+)
+def test_fast_path_holds_whatever_email_validator_defaults_are_set_to(
+    option: str, value: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(email_validator, option, value)
+    texts = [text for text, _ in HAND_PICKED]
+    taken = fast(texts)
+    assert sum(normalized is not None for normalized in taken) == 5
+    for text, normalized in zip(texts, taken, strict=True):
+        if normalized is not None:
+            assert check_email(text) == (normalized, None)
 
 
 def _outputs(frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch) -> tuple[pl.DataFrame, ...]:
