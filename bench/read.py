@@ -120,12 +120,12 @@ def check(path: Path) -> None:
     """A CSV file read in pieces (as ``dexio.read`` does) against the same file read whole
     (the reader before pieces): the same frame and the same findings, or exit 1."""
     from dexio.readers import _map_tables, _read_head, read_in_pieces
-    from dexio.readers.text import read_delimited, sniff_plain
+    from dexio.readers.text import read_delimited, sniff_delimited, sniff_plain
 
-    delimited = sniff_plain(_read_head(path), str(path))
-    if delimited is None:
-        raise SystemExit(f"{path} is not a plain UTF-8 file: it is always read whole")
     start = time.perf_counter()
+    delimited = sniff_plain(_read_head(path), str(path))
+    if delimited is None:  # other encodings, a preamble: pieces of the decoded text
+        delimited, _ = sniff_delimited(path.read_bytes(), str(path))
     pieced = read_in_pieces(path, str(path), None, delimited)
     if pieced is None:
         raise SystemExit(f"{path}: polars refused a piece, so it is read whole anyway")

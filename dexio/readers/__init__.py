@@ -33,6 +33,7 @@ from dexio.readers.text import (
     Refused,
     read_delimited,
     read_pieces,
+    sniff_delimited,
     sniff_plain,
 )
 from dexio.schema import SCALAR_FIELDS, conform
@@ -133,15 +134,21 @@ def inspect(
 
 
 def _read_delimited(file: Path, source: str, chosen: Mapping | None) -> Reading:
-    """A CSV/TSV file: piece by piece (:func:`read_in_pieces`) when it is plain UTF-8 and
-    polars takes it as it is; whole otherwise (other encodings, a preamble, rows polars
-    refuses), which is also what the pieces must equal."""
+    """A CSV/TSV file, piece by piece (:func:`read_in_pieces`): from disk when it is plain
+    UTF-8 with the header on top, else from its text decoded in memory (other encodings,
+    a preamble). Whole when polars refuses a piece (ragged rows, stray quotes, invalid
+    UTF-8 past the start), which is also the reading the pieces must equal."""
     delimited = sniff_plain(_read_head(file), source)
-    if delimited is not None:
-        reading = read_in_pieces(file, source, chosen, delimited)
-        if reading is not None:
-            return reading
-    return _map_tables(file, source, [read_delimited(_read_bytes(file), source)], chosen)
+    data = None
+    if delimited is None:
+        data = _read_bytes(file)
+        delimited, _ = sniff_delimited(data, source)  # what read_delimited starts with
+    reading = read_in_pieces(file, source, chosen, delimited)
+    if reading is not None:
+        return reading
+    del delimited  # the decoded text, when there is one: read_delimited decodes anew
+    data = data if data is not None else _read_bytes(file)
+    return _map_tables(file, source, [read_delimited(data, source)], chosen)
 
 
 def read_in_pieces(

@@ -271,11 +271,12 @@ class Refused(Exception):
 def read_pieces(
     source: Path, delimited: Delimited, piece_bytes: int | None = None
 ) -> Iterator[pl.DataFrame]:
-    """The tidied table :func:`read_delimited` makes of a plain UTF-8 file (see
-    :func:`sniff_plain`), as consecutive pieces with rows numbered on across pieces, each
-    from about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the file.
+    """The tidied table :func:`read_delimited` makes of a file, as consecutive pieces with
+    rows numbered on across pieces, each from about ``piece_bytes`` (default
+    :data:`PIECE_BYTES`) of the text. The text is ``delimited.body``, or the file itself
+    when that is ``None`` (see :func:`sniff_plain`).
 
-    Only one piece of the file and of its raw strings is in memory at a time. Raises
+    Only one piece of the text and of its raw strings is in memory at a time. Raises
     :class:`Refused` where polars refuses a piece; the pieces handed out must then be
     thrown away. Why the pieces make the same cells as the whole file:
 
@@ -288,6 +289,16 @@ def read_pieces(
     * every rewrite in :func:`tidy` is per cell and leaves a cell that does not need it as
       it is, so choosing per piece which columns to rewrite gives the same cells.
     """
+    if delimited.body is not None:
+        yield from _pieces(io.BytesIO(delimited.body).read, delimited, piece_bytes)
+        return
+    with source.open("rb") as handle:
+        yield from _pieces(handle.read, delimited, piece_bytes)
+
+
+def _pieces(
+    read: Callable[[int], bytes], delimited: Delimited, piece_bytes: int | None
+) -> Iterator[pl.DataFrame]:
     header = delimited.header
     delimiter = delimited.layout.delimiter
     # A record of empty quoted cells as wide as the header, put before every piece after the
@@ -296,36 +307,35 @@ def read_pieces(
     filler = delimiter.join(['""'] * len(header)).encode() + b"\n"
     first_row = 1
     width_known = False  # once a piece held a record, the width is the header's
-    with source.open("rb") as handle:
-        blocks = record_blocks(handle.read, piece_bytes or PIECE_BYTES)
-        for number, block in enumerate(blocks):
-            options = _csv_options(delimiter, header)
-            if number:
-                options["skip_rows"] = 0
-            try:
-                piece = pl.read_csv(filler + block if width_known else block, **options)
-            except pl.exceptions.PolarsError:
-                raise Refused from None
-            if number == 0 and piece.width == 0:
-                continue  # the header alone: the next record sets the width, as in the file
-            if piece.columns != header:
-                raise Refused
-            if width_known:
-                piece = piece.slice(1)
-            width_known = True
-            # Cells are cut from these bytes: none can hold a byte the block lacks.
-            controls = bool(block.translate(None, _NOT_CONTROL_BYTES))
-            quotes = b"'" in block
-            del block
-            piece = tidy(
-                piece.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN)),
-                first_row=first_row,
-                controls=controls,
-                quotes=quotes,
-            )
-            first_row += piece.height
-            if piece.height:
-                yield piece
+    blocks = record_blocks(read, piece_bytes or PIECE_BYTES)
+    for number, block in enumerate(blocks):
+        options = _csv_options(delimiter, header)
+        if number:
+            options["skip_rows"] = 0
+        try:
+            piece = pl.read_csv(filler + block if width_known else block, **options)
+        except pl.exceptions.PolarsError:
+            raise Refused from None
+        if number == 0 and piece.width == 0:
+            continue  # the header alone: the next record sets the width, as in the file
+        if piece.columns != header:
+            raise Refused
+        if width_known:
+            piece = piece.slice(1)
+        width_known = True
+        # Cells are cut from these bytes: none can hold a byte the block lacks.
+        controls = bool(block.translate(None, _NOT_CONTROL_BYTES))
+        quotes = b"'" in block
+        del block
+        piece = tidy(
+            piece.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN)),
+            first_row=first_row,
+            controls=controls,
+            quotes=quotes,
+        )
+        first_row += piece.height
+        if piece.height:
+            yield piece
     if first_row == 1:
         raise Refused  # no records: read_delimited says which error that is
 

@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 import dexio
 from dexio.errors import InputError
 from dexio.readers import Reading, _map_tables, _read_head, read_in_pieces, text
-from dexio.readers.text import read_delimited, read_pieces, record_blocks, sniff_plain
+from dexio.readers.text import (
+    read_delimited,
+    read_pieces,
+    record_blocks,
+    sniff_delimited,
+    sniff_plain,
+)
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -52,11 +58,14 @@ def whole(path: Path) -> Reading | str:
 
 
 def in_pieces(path: Path, piece_bytes: int) -> Reading | str | None:
-    """The piecewise reading (None when polars refused a piece, "plain" when the file is
-    not one the pieces take)."""
+    """The piecewise reading, as ``dexio.read`` starts it (None when polars refused a
+    piece, the message when the file cannot be read at all)."""
     delimited = sniff_plain(_read_head(path), str(path))
-    if delimited is None:
-        return "not plain"
+    try:
+        if delimited is None:
+            delimited, _ = sniff_delimited(path.read_bytes(), str(path))
+    except InputError as exc:
+        return str(exc)
     with mock.patch.object(text, "PIECE_BYTES", piece_bytes):
         return read_in_pieces(path, str(path), None, delimited)
 
@@ -85,7 +94,8 @@ def assert_same(pieced: Reading, reference: Reading | str) -> None:
         max_size=25,
     ),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
-    bom=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+    preamble=st.sampled_from(["", "", "Contacts export\n\n", 'Report,"x\ny"\n']),
     crlf=st.booleans(),
     piece_bytes=st.integers(1, 400),
 )
@@ -94,13 +104,15 @@ def test_pieces_equal_the_whole_file(
     header: list[str],
     rows: list[tuple[list[str], bool, bool]],
     delimiter: str,
-    bom: bool,
+    encoding: str,
+    preamble: str,
     crlf: bool,
     piece_bytes: int,
 ) -> None:
     """Random shapes, cut into pieces of 1-400 bytes (so a piece is often one record):
     quoted line breaks, stray quotes, control characters, formula apostrophes, blank and
-    short rows, preference markers and split cells in some pieces but not others."""
+    short rows, preference markers and split cells in some pieces but not others, other
+    encodings and lines before the header."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n")
     writer.writerow(header)
@@ -111,17 +123,17 @@ def test_pieces_equal_the_whole_file(
             width = len(header) - 1 if short else len(header)
             writer.writerow((cells + [""] * width)[:width])
     path = tmp_path_factory.mktemp("pieces") / "input.csv"
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
+    path.write_bytes((preamble + out.getvalue()).encode(encoding, errors="replace"))
     pieced = in_pieces(path, piece_bytes)
-    if pieced == "not plain":
-        event("not plain")
-        return
     reference = whole(path)
+    if isinstance(pieced, str):
+        event("cannot be read")
+        assert pieced == reference
+        return
     if pieced is None:
         event("refused, read whole")
         return
     event("read in pieces")
-    assert isinstance(pieced, Reading)
     assert_same(pieced, reference)
 
 
