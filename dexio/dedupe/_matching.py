@@ -67,36 +67,37 @@ def _empty_edges() -> pl.DataFrame:
 def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """(``_i``, ``kind``, ``value``, ``role``) for every e-mail, phone and LinkedIn key."""
     emails = (
-        frame.select("_i", pl.col("emails").list.eval(pl.element().struct.field("email")))
+        frame.select("_i", "emails")
         .explode("emails")
         .select(
             "_i",
             kind=pl.lit("email"),
-            value=pl.col("emails").str.strip_chars().str.to_lowercase(),
+            value=pl.col("emails").struct.field("email").str.strip_chars().str.to_lowercase(),
         )
     )
     # Gmail delivers john.smith+news@gmail.com to johnsmith@gmail.com: one mailbox, one key.
     local = pl.col("value").str.extract(r"^([^@]+)@", 1)
     domain = pl.col("value").str.extract(r"@(.+)$", 1)
-    gmail = domain.is_in(["gmail.com", "googlemail.com"])
+    gmail = domain.is_in(["gmail.com", "googlemail.com"]).fill_null(False)
     emails = emails.with_columns(
-        value=pl.when(gmail)
-        .then(
-            pl.concat_str(
-                [local.str.replace(r"\+.*$", "").str.replace_all(".", "", literal=True)],
-            )
-            + pl.lit("@gmail.com")
-        )
-        .otherwise(pl.col("value")),
-        role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES))),
+        _gmail=gmail, role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
     )
-    phones = (
-        frame.select(
-            "_i",
-            pl.col("phones").list.eval(pl.element().struct.field("phone_number_sanitized")),
+    # (rewritten on the Gmail rows only; the others keep their value untouched)
+    gmail_rows = emails.filter("_gmail").with_columns(
+        value=pl.concat_str(
+            [local.str.replace(r"\+.*$", "").str.replace_all(".", "", literal=True)],
         )
+        + pl.lit("@gmail.com")
+    )
+    emails = pl.concat([emails.filter(~pl.col("_gmail")), gmail_rows]).drop("_gmail")
+    phones = (
+        frame.select("_i", "phones")
         .explode("phones")
-        .select("_i", kind=pl.lit("phone"), value=pl.col("phones").str.strip_chars())
+        .select(
+            "_i",
+            kind=pl.lit("phone"),
+            value=pl.col("phones").struct.field("phone_number_sanitized").str.strip_chars(),
+        )
         .with_columns(role=pl.lit(False))
     )
     linkedin = frame.select(
@@ -384,11 +385,13 @@ def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
     # values by their kind prefix and the unique users/tails lists), so the keys and
     # values of one record alone are dropped before the product is built: the same
     # blocks, from a fraction of the rows.
+    # Keys and values are compared by their 64-bit hashes, and a block by the hash of the
+    # pair (as the block key was, before, the hash of "key#value").
+    name_keys = name_keys.select("_i", nk=pl.col("nk").hash())
     name_keys = name_keys.filter(pl.len().over("nk") > 1)
-    corroborators = corroborators.drop_nulls().filter(pl.len().over("ck") > 1)
-    blocks = name_keys.join(corroborators, on="_i").select(
-        "_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash()
-    )
+    corroborators = corroborators.drop_nulls().select("_i", ck=pl.col("ck").hash())
+    corroborators = corroborators.filter(pl.len().over("ck") > 1)
+    blocks = name_keys.join(corroborators, on="_i").select("_i", bk=pl.struct("nk", "ck").hash())
     blocks = blocks.filter(pl.len().over("bk").is_between(2, opts.max_block))
     cand = (
         blocks.join(blocks, on="bk", suffix="_b")
