@@ -135,6 +135,9 @@ ITEM_COLUMNS = (
     "attempts",
 )
 _INT_COLUMNS = frozenset({"seq", "row", "survivor_row", "attempts"})
+#: Rows read (or written) per page when a whole run's items are streamed: bounded memory
+#: for a run of any size.
+PAGE_ROWS = 20_000
 
 
 def items_frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pl.DataFrame:
@@ -294,27 +297,56 @@ class Ledger:
         return json.loads(row[0]) if row and row[0] else {}
 
     # -- items -------------------------------------------------------------------------
-    def items(self, run_id: str) -> pl.DataFrame:
-        """Every item of a run, in plan order."""
-        cursor = self._db.execute(
-            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE run_id = ? ORDER BY seq",
-            (run_id,),
-        )
-        rows = cursor.fetchall()
-        schema = {c: pl.String for c in ITEM_COLUMNS} | {
-            "seq": pl.Int64,
-            "row": pl.Int64,
-            "survivor_row": pl.Int64,
-            "attempts": pl.Int64,
-        }
-        return pl.DataFrame(rows, schema=schema, orient="row")
+    def items(self, run_id: str, columns: Sequence[str] = ITEM_COLUMNS) -> pl.DataFrame:
+        """Every item of a run, in plan order: ``columns`` of :data:`ITEM_COLUMNS` (all by
+        default; a report needs neither ``payload`` nor ``followups``, the bulk of a row).
 
-    def pending(self, run_id: str, action: str, state: str) -> list[tuple[int, str | None, str]]:
-        """``(seq, dest_id, payload)`` of the items of one action still in ``state``."""
+        Read :data:`PAGE_ROWS` rows at a time into frames, so the Python tuples of a
+        whole run never exist at once."""
+        unknown = [c for c in columns if c not in ITEM_COLUMNS]
+        if unknown:
+            raise ValueError(f"not item columns: {unknown}")
+        schema = {c: pl.Int64 if c in _INT_COLUMNS else pl.String for c in columns}
+        cursor = self._db.execute(
+            f"SELECT {', '.join(columns)} FROM items WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+        parts = []
+        while rows := cursor.fetchmany(PAGE_ROWS):
+            parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
+        cursor.close()
+        if not parts:
+            return pl.DataFrame(schema=schema)
+        return pl.concat(parts)
+
+    def pending(
+        self, run_id: str, action: str, state: str, *, after: int = -1, limit: int | None = None
+    ) -> list[tuple[int, str | None, str]]:
+        """``(seq, dest_id, payload)`` of the items of one action still in ``state``, in
+        plan order: those after ``seq`` ``after``, at most ``limit`` of them (a page)."""
         return self._db.execute(
             "SELECT seq, dest_id, payload FROM items WHERE run_id = ? AND action = ? AND state = ? "
-            "ORDER BY seq",
+            "AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, action, state, after, -1 if limit is None else limit),
+        ).fetchall()
+
+    def count(self, run_id: str, action: str, state: str) -> int:
+        """How many items of one action are in ``state``."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM items WHERE run_id = ? AND action = ? AND state = ?",
             (run_id, action, state),
+        ).fetchone()
+        return int(row[0])
+
+    def done_with_followups(
+        self, run_id: str, *, after: int = -1, limit: int = 5000
+    ) -> list[tuple[int, str, str]]:
+        """``(seq, dest_id, followups)`` of created or updated items that are done and
+        have follow-ups, after ``seq`` ``after``, at most ``limit`` (a page)."""
+        return self._db.execute(
+            "SELECT seq, dest_id, followups FROM items WHERE run_id = ? AND state = 'done' "
+            "AND followups IS NOT NULL AND action IN ('create', 'update') AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (run_id, after, limit),
         ).fetchall()
 
     def mark_sent(self, run_id: str, seqs: Sequence[int]) -> None:
@@ -400,15 +432,52 @@ class Ledger:
         )
 
     def followups(
-        self, run_id: str, states: Sequence[str]
+        self,
+        run_id: str,
+        states: Sequence[str],
+        *,
+        kinds: Sequence[str] | None = None,
+        seqs: tuple[int, int] | None = None,
+        limit: int | None = None,
     ) -> list[tuple[int, str, int, str, str, str]]:
-        """``(seq, kind, n, contact_id, payload, state)`` of follow-ups in ``states``."""
-        marks = ",".join("?" * len(states))
+        """``(seq, kind, n, contact_id, payload, state)`` of follow-ups in ``states``, in
+        ``(seq, kind, n)`` order; only ``kinds`` when given, only items ``seqs`` (first,
+        last, inclusive) when given, at most ``limit`` of them."""
+        where = "run_id = ? AND state IN ({})".format(",".join("?" * len(states)))
+        args: list[Any] = [run_id, *states]
+        if kinds is not None:
+            where += " AND kind IN ({})".format(",".join("?" * len(kinds)))
+            args += kinds
+        if seqs is not None:
+            where += " AND seq BETWEEN ? AND ?"
+            args += seqs
         return self._db.execute(
             "SELECT seq, kind, n, contact_id, payload, state FROM followups "
-            f"WHERE run_id = ? AND state IN ({marks}) ORDER BY seq, kind, n",
-            (run_id, *states),
+            f"WHERE {where} ORDER BY seq, kind, n LIMIT ?",
+            (*args, -1 if limit is None else limit),
         ).fetchall()
+
+    def count_followups(self, run_id: str, states: Sequence[str]) -> int:
+        """How many follow-ups of a run are in ``states``."""
+        marks = ",".join("?" * len(states))
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM followups WHERE run_id = ? AND state IN ({marks})",
+            (run_id, *states),
+        ).fetchone()
+        return int(row[0])
+
+    def followup_seqs(
+        self, run_id: str, states: Sequence[str], kinds: Sequence[str], *, after: int, limit: int
+    ) -> list[int]:
+        """The items (``seq``, ascending, after ``after``, at most ``limit``) that have
+        follow-ups of ``kinds`` in ``states``: a page of contacts to work on."""
+        marks, kind_marks = ",".join("?" * len(states)), ",".join("?" * len(kinds))
+        rows = self._db.execute(
+            f"SELECT DISTINCT seq FROM followups WHERE run_id = ? AND state IN ({marks}) "
+            f"AND kind IN ({kind_marks}) AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, *states, *kinds, after, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def mark_followups(
         self,

@@ -42,7 +42,7 @@ from rich.progress import (
 )
 
 from dexio.errors import ApiError, AuthError, ConnectionFailed, OutcomeUnknown, PayloadRejected
-from dexio.ledger import Ledger
+from dexio.ledger import PAGE_ROWS, Ledger
 
 #: How many times one record may be sent without a known outcome before it is given up.
 MAX_ATTEMPTS = 5
@@ -401,8 +401,9 @@ def _unfkey(key: int) -> tuple[int, str, int]:
 def reconcile(ledger: Ledger, run_id: str, destination: Destination, since: float) -> int:
     """Settle items an interrupted attempt left ``sent``; returns how many were found."""
     found_count = 0
-    sent = ledger.pending(run_id, "create", "sent")
-    for chunk in _chunks(sent, 50):
+    after = -1
+    while chunk := ledger.pending(run_id, "create", "sent", after=after, limit=50):
+        after = chunk[-1][0]
         seqs = [s for s, _, _ in chunk]
         records = [json.loads(p) for _, _, p in chunk]
         found = destination.find(records, since=since)
@@ -411,27 +412,29 @@ def reconcile(ledger: Ledger, run_id: str, destination: Destination, since: floa
         ledger.mark_planned(run_id, [s for s, d in zip(seqs, found, strict=True) if d is None])
         found_count += len(done)
     # A patch is idempotent (whole lists, filled fields): sending it again is safe.
-    ledger.mark_planned(run_id, [s for s, _, _ in ledger.pending(run_id, "update", "sent")])
+    after = -1
+    while page := ledger.pending(run_id, "update", "sent", after=after, limit=PAGE_ROWS):
+        after = page[-1][0]
+        ledger.mark_planned(run_id, [s for s, _, _ in page])
     return found_count
 
 
 def _settle_followups(ledger: Ledger, run_id: str) -> None:
-    """Journal the follow-ups of every contact that now has a destination id."""
-    items = ledger.items(run_id).filter(
-        (pl.col("state") == "done")
-        & pl.col("followups").is_not_null()
-        & pl.col("action").is_in(["create", "update"])
-    )
-    rows: list[tuple[int, str, int, str, str]] = []
-    for seq, dest_id, followups in items.select("seq", "dest_id", "followups").iter_rows():
-        body = json.loads(followups)
-        if body.get("tags"):
-            rows.append((seq, "tags", 0, dest_id, json.dumps(body["tags"])))
-        for n, note in enumerate(body.get("notes") or []):
-            rows.append((seq, "note", n, dest_id, json.dumps(note)))
-        for n, reminder in enumerate(body.get("reminders") or []):
-            rows.append((seq, "reminder", n, dest_id, json.dumps(reminder)))
-    ledger.add_followups(run_id, rows)
+    """Journal the follow-ups of every contact that now has a destination id, a page of
+    items per commit (journaling is idempotent: a resume journals the rest)."""
+    after = -1
+    while page := ledger.done_with_followups(run_id, after=after, limit=PAGE_ROWS):
+        after = page[-1][0]
+        rows: list[tuple[int, str, int, str, str]] = []
+        for seq, dest_id, followups in page:
+            body = json.loads(followups)
+            if body.get("tags"):
+                rows.append((seq, "tags", 0, dest_id, json.dumps(body["tags"])))
+            for n, note in enumerate(body.get("notes") or []):
+                rows.append((seq, "note", n, dest_id, json.dumps(note)))
+            for n, reminder in enumerate(body.get("reminders") or []):
+                rows.append((seq, "reminder", n, dest_id, json.dumps(reminder)))
+        ledger.add_followups(run_id, rows)
 
 
 def upload(
@@ -513,48 +516,51 @@ def _run_writes(
     is left planned: each chunk is marked sent, then done, failed, or planned again after
     an unknown outcome (failed once it has had :data:`MAX_ATTEMPTS`)."""
     creating = action == "create"
-    planned = ledger.pending(run_id, action, "planned")
-    advance = (
-        progress.task("creating" if creating else "updating", len(planned)) if planned else None
-    )
-    while planned:
-        jobs = []
-        for chunk in _chunks(planned, batch_size):
-            seqs = [s for s, _, _ in chunk]
-            jobs.append(
-                (
-                    lambda chunk=chunk: send(chunk),
-                    lambda seqs=seqs: ledger.mark_sent(run_id, seqs),
+    total = ledger.count(run_id, action, "planned")
+    advance = progress.task("creating" if creating else "updating", total) if total else None
+
+    def apply(outcome: Outcome) -> None:
+        stats.requests += outcome.requests
+        ledger.mark_done(run_id, outcome.done)
+        ledger.mark_failed(run_id, outcome.failed)
+        if creating:
+            stats.created += len(outcome.done)
+        else:
+            stats.updated += len(outcome.done)
+        stats.failed += len(outcome.failed)
+        give_up = [s for s in outcome.retry if ledger.attempts(run_id, s) >= MAX_ATTEMPTS]
+        ledger.mark_failed(
+            run_id,
+            [(s, "no answer from the destination after several attempts", None) for s in give_up],
+        )
+        stats.failed += len(give_up)
+        again = [s for s in outcome.retry if s not in set(give_up)]
+        ledger.mark_planned(run_id, again)
+        if creating:  # an update is safe to repeat; only a create is "resent"
+            stats.resent += len(again)
+        if advance:
+            advance(len(outcome.done) + len(outcome.failed) + len(give_up))
+
+    # Sweeps in plan order until nothing is left planned (a retried item is planned again
+    # and goes out in the next sweep). A sweep reads the ledger a page at a time, so only
+    # one page of payloads is held, never a whole run's.
+    while True:
+        after, swept = -1, False
+        while page := ledger.pending(run_id, action, "planned", after=after, limit=PAGE_ROWS):
+            after, swept = page[-1][0], True
+            jobs = []
+            for chunk in _chunks(page, batch_size):
+                seqs = [s for s, _, _ in chunk]
+                jobs.append(
+                    (
+                        lambda chunk=chunk: send(chunk),
+                        lambda seqs=seqs: ledger.mark_sent(run_id, seqs),
+                    )
                 )
-            )
-
-        def apply(outcome: Outcome) -> None:
-            stats.requests += outcome.requests
-            ledger.mark_done(run_id, outcome.done)
-            ledger.mark_failed(run_id, outcome.failed)
-            if creating:
-                stats.created += len(outcome.done)
-            else:
-                stats.updated += len(outcome.done)
-            stats.failed += len(outcome.failed)
-            give_up = [s for s in outcome.retry if ledger.attempts(run_id, s) >= MAX_ATTEMPTS]
-            ledger.mark_failed(
-                run_id,
-                [
-                    (s, "no answer from the destination after several attempts", None)
-                    for s in give_up
-                ],
-            )
-            stats.failed += len(give_up)
-            again = [s for s in outcome.retry if s not in set(give_up)]
-            ledger.mark_planned(run_id, again)
-            if creating:  # an update is safe to repeat; only a create is "resent"
-                stats.resent += len(again)
-            if advance:
-                advance(len(outcome.done) + len(outcome.failed) + len(give_up))
-
-        runner.run(jobs, apply)
-        planned = ledger.pending(run_id, action, "planned")
+            del page
+            runner.run(jobs, apply)
+        if not swept:
+            return
 
 
 def _run_followups(
@@ -567,14 +573,16 @@ def _run_followups(
     batch_size: int,
 ) -> None:
     _settle_followups(ledger, run_id)
-    rows = ledger.followups(run_id, ("planned", "sent"))
-    if not rows:
+    total = ledger.count_followups(run_id, ("planned", "sent"))
+    if not total:
         return
-    advance = progress.task("notes, reminders, tags", len(rows))
+    advance = progress.task("notes, reminders, tags", total)
 
-    # Tags: idempotent, so sent in bulk and simply re-sent after an interruption.
-    tag_rows = [r for r in rows if r[1] == "tags"]
-    for chunk in _chunks(tag_rows, max(batch_size, 1)):
+    # Tags: idempotent, so sent in bulk and simply re-sent after an interruption. Each
+    # chunk ends done or failed, so asking the ledger for the next one always moves on.
+    while chunk := ledger.followups(
+        run_id, ("planned", "sent"), kinds=("tags",), limit=max(batch_size, 1)
+    ):
         runner.check()
         keys = [(seq, kind, n) for seq, kind, n, _, _, _ in chunk]
         pairs = [(contact, json.loads(payload)) for _, _, _, contact, payload, _ in chunk]
@@ -602,20 +610,27 @@ def _run_followups(
 
     # Notes and reminders are not idempotent: one answered "unknown" stays 'sent' and the
     # next pass looks it up before adding it again. A few passes, then it is left for a
-    # resume (and reported).
+    # resume (and reported). A pass reads a page of contacts at a time.
+    states, kinds = ("planned", "sent"), ("note", "reminder")
     for _ in range(MAX_ATTEMPTS):
-        rows = [r for r in ledger.followups(run_id, ("planned", "sent")) if r[1] != "tags"]
-        if not rows:
+        after, passed = -1, False
+        while seqs := ledger.followup_seqs(
+            run_id, states, kinds, after=after, limit=max(PAGE_ROWS // 10, 1)
+        ):
+            after, passed = seqs[-1], True
+            by_contact: dict[int, list[tuple[int, str, int, str, str, str]]] = {}
+            for r in ledger.followups(run_id, states, kinds=kinds, seqs=(seqs[0], seqs[-1])):
+                by_contact.setdefault(r[0], []).append(r)
+            jobs = []
+            for group in by_contact.values():
+                to_mark = [
+                    (seq, kind, n) for seq, kind, n, _, _, state in group if state == "planned"
+                ]
+
+                def before(to_mark: list[tuple[int, str, int]] = to_mark) -> None:
+                    ledger.mark_followups(run_id, "sent", [(k, None, None) for k in to_mark])
+
+                jobs.append((_followup_job(destination, group), before))
+            runner.run(jobs, apply)
+        if not passed:
             break
-        by_contact: dict[int, list[tuple[int, str, int, str, str, str]]] = {}
-        for r in rows:
-            by_contact.setdefault(r[0], []).append(r)
-        jobs = []
-        for group in by_contact.values():
-            to_mark = [(seq, kind, n) for seq, kind, n, _, _, state in group if state == "planned"]
-
-            def before(to_mark: list[tuple[int, str, int]] = to_mark) -> None:
-                ledger.mark_followups(run_id, "sent", [(k, None, None) for k in to_mark])
-
-            jobs.append((_followup_job(destination, group), before))
-        runner.run(jobs, apply)

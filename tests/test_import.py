@@ -19,6 +19,8 @@ import polars as pl
 import pytest
 
 import dexio
+from dexio import ledger as ledger_module
+from dexio import upload as upload_module
 from dexio.cli import main
 from dexio.dex.models import Contact
 from dexio.ledger import Ledger
@@ -255,6 +257,33 @@ def test_faults_every_contact_lands_exactly_once(
     stats = box.app.stats.snapshot() if box.app else {}
     assert stats  # the sandbox did inject faults during the run
     assert box.app is not None and box.app.store.counts()["notes"] == 200 // 7 + 1
+
+
+def test_an_upload_read_from_the_ledger_in_pages_lands_everyone_once(
+    tmp_path: Path,
+    dex_for: Callable[..., tuple[Sandbox, dexio.Dex]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages of 7 items (and of 7 rows when the report reads the ledger) under faults:
+    retried chunks go out in a later sweep, follow-ups are journaled and sent page by page,
+    and nothing is lost or sent twice."""
+    monkeypatch.setattr(upload_module, "PAGE_ROWS", 7)
+    monkeypatch.setattr(ledger_module, "PAGE_ROWS", 7)
+    box, dex = dex_for(fail_rate=0.1, drop_after_commit=0.05, seed=3)
+    people = write_people(tmp_path / "people.csv", 60, notes=True)
+    result = import_files(
+        people, dex=dex, batch_size=4, concurrency=2, tags=["Paged"],
+        report_dir=tmp_path / "r", quiet=True,
+    )  # fmt: skip
+    parts = assert_files_add_up(tmp_path / "r", 60)
+    assert result.counts["created"] == 60, parts["rejected"][:3]
+    box.faults.fail_rate = box.faults.drop_after_commit = 0.0
+    everyone = dex_contacts(box)
+    emails = Counter(e.email for c in everyone for e in c.contact_emails or [])
+    assert len(emails) == 60 and max(emails.values()) == 1
+    assert all("Paged" in {t.name for t in c.tags or []} for c in everyone)
+    assert len([c for c in everyone if "friends" in {t.name for t in c.tags or []}]) == 12
+    assert box.app is not None and box.app.store.counts()["notes"] == 60 // 7 + 1
 
 
 def _serve(tmp_path: Path, db: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:

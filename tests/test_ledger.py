@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from dexio import ledger as ledger_module
 from dexio.ledger import Ledger, source_key
 
 
@@ -109,3 +111,79 @@ def test_first_before_image_of_a_run_wins(tmp_path: Path) -> None:
             "fp", items(2), before_images=[("d-old", '{"v": 1}'), ("d-old", '{"v": 2}')]
         )
         assert ledger.before_images(run) == {"d-old": {"v": 1}}
+
+
+def test_pages_of_a_run_add_up_to_the_whole_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload and the report read a run a page at a time: pages of pending items
+    follow plan order without gaps, and items() read in pages equals one read."""
+    with Ledger(tmp_path) as ledger:
+        run = ledger.start_run("fp", items(23))
+        whole = ledger.pending(run, "create", "planned")
+        assert [s for s, _, _ in whole] == list(range(22))
+        paged, after = [], -1
+        while page := ledger.pending(run, "create", "planned", after=after, limit=5):
+            assert len(page) <= 5
+            paged += page
+            after = page[-1][0]
+        assert paged == whole
+        assert ledger.count(run, "create", "planned") == 22
+        assert ledger.count(run, "update", "planned") == 1
+
+        full = ledger.items(run)
+        monkeypatch.setattr(ledger_module, "PAGE_ROWS", 4)
+        assert ledger.items(run).equals(full)
+        narrow = ledger.items(run, ("seq", "source", "row", "action"))
+        assert narrow.equals(full.select("seq", "source", "row", "action"))
+        with pytest.raises(ValueError, match="not item columns"):
+            ledger.items(run, ("seq", "nope"))
+
+        ledger.mark_done(run, [(0, "c0"), (3, "c3"), (22, "d-old")])
+        with_later = ledger.items(run).with_columns(
+            followups=pl.when(pl.col("seq").is_in([0, 22])).then(pl.lit('{"tags": ["x"]}'))
+        )
+        second = ledger.start_run("fp2", with_later)
+        ledger.mark_done(second, [(0, "c0"), (3, "c3"), (22, "d-old")])
+        assert ledger.done_with_followups(second) == [
+            (0, "c0", '{"tags": ["x"]}'),
+            (22, "d-old", '{"tags": ["x"]}'),
+        ]
+        assert ledger.done_with_followups(second, after=0, limit=1) == [
+            (22, "d-old", '{"tags": ["x"]}')
+        ]
+
+
+def test_follow_ups_are_read_by_kind_and_by_pages_of_items(tmp_path: Path) -> None:
+    with Ledger(tmp_path) as ledger:
+        run = ledger.start_run("fp", items(6))
+        ledger.add_followups(
+            run,
+            [
+                (seq, kind, n, f"c{seq}", json.dumps({"body": f"{kind} {seq} {n}"}))
+                for seq in (1, 2, 4)
+                for kind, n in (("note", 0), ("note", 1), ("reminder", 0), ("tags", 0))
+            ],
+        )
+        states = ("planned", "sent")
+        assert ledger.count_followups(run, states) == 12
+        tags = ledger.followups(run, states, kinds=("tags",))
+        assert [(r[0], r[1]) for r in tags] == [(1, "tags"), (2, "tags"), (4, "tags")]
+        assert len(ledger.followups(run, states, kinds=("tags",), limit=2)) == 2
+        kinds = ("note", "reminder")
+        assert ledger.followup_seqs(run, states, kinds, after=-1, limit=2) == [1, 2]
+        assert ledger.followup_seqs(run, states, kinds, after=2, limit=2) == [4]
+        page = ledger.followups(run, states, kinds=kinds, seqs=(1, 2))
+        assert [(r[0], r[1], r[2]) for r in page] == [
+            (1, "note", 0),
+            (1, "note", 1),
+            (1, "reminder", 0),
+            (2, "note", 0),
+            (2, "note", 1),
+            (2, "reminder", 0),
+        ]
+        ledger.mark_followups(run, "done", [((1, "note", 0), "n1", None)])
+        assert ledger.count_followups(run, states) == 11
+        assert ledger.followups(run, states) == [
+            r for r in ledger.followups(run, ("planned", "sent", "done")) if r[5] != "done"
+        ]
