@@ -36,10 +36,13 @@ from rich.console import Console
 from dexio import report as reporting
 from dexio.dex.client import using
 from dexio.errors import ApiError, InputError, NotFound, UsageError
-from dexio.ledger import LEDGER_NAME, Ledger
+from dexio.ledger import ITEM_COLUMNS, LEDGER_NAME, Ledger
 from dexio.plan import REJECTED, SLICE_ROWS, Match, OnExisting, json_object, match, plan
 from dexio.schema import SCHEMA, conform, from_records
 from dexio.upload import Destination, Interrupted, UploadStats, upload
+
+#: What the report reads of a run's items: all but the JSON sent (the bulk of each row).
+REPORT_COLUMNS = tuple(c for c in ITEM_COLUMNS if c not in ("payload", "followups"))
 
 #: Contacts whose creation time is this close before the run's start still count as ours
 #: when reconciling (clock skew between this machine and the server).
@@ -409,14 +412,24 @@ def prepare(
         .list.any()
         .fill_null(False)
     )
-    unreadable = frame.filter(rejected_by_reader)
-    good = frame.filter(~rejected_by_reader)
+    unreadable_rows = frame.select(rejected_by_reader).to_series()
+    if unreadable_rows.any():
+        unreadable, good = frame.filter(unreadable_rows), frame.filter(~unreadable_rows)
+    else:  # the usual case: no copy of the read frame
+        unreadable, good = frame.clear(), frame
+    # Memory: every stage's input is let go once the next stage has its output (the
+    # caller passes ``frame`` without keeping it, see import_files).
+    del frame, unreadable_rows
     if good.height:
         normalized = dexio.normalize(good, region=region)
+        del good
         deduped = dexio.dedupe(normalized)
+        del normalized
         contacts, merged = deduped.contacts, deduped.merged
+        del deduped
     else:
         contacts, merged = good, pl.DataFrame()
+        del good
     existing = destination.lookup(contacts, match=match_on)
     if (
         existing.height
@@ -434,17 +447,25 @@ def prepare(
         pairs = match(wants, conform(existing).with_row_index("_j"), match_on)
         ids = existing.with_row_index("_j").join(pairs, on="_j")["id"].unique().to_list()
         existing = destination.with_timeline(existing, ids)
+    to_plan = (
+        pl.concat([conform(contacts), conform(unreadable)], how="diagonal_relaxed")
+        if unreadable.height
+        else conform(contacts)
+    )
+    del contacts, unreadable
     planned = plan(
-        pl.concat([conform(contacts), conform(unreadable)], how="diagonal_relaxed"),
+        to_plan,
         existing,
         match_on=match_on,
         on_existing=on_existing,
         overwrite=overwrite,
         tags=tags,
     )
-    items = items_from_plan(planned, merged)
+    del to_plan, existing
     images = planned.filter((pl.col("action") == "update") & pl.col("before").is_not_null())
     before = list(zip(images["dest_id"].to_list(), images["before"].to_list(), strict=True))
+    del images
+    items = items_from_plan(planned, merged)
     return items, before
 
 
@@ -622,9 +643,12 @@ def import_files(
         destination = DexDestination(client)
 
         def plan_files(_ledger: Ledger | None) -> Planned:
-            frame = _read_all(files, mapping)
+            read = [_read_all(files, mapping)]
+            input_records = read[0].height
+            # pop(): prepare() holds the only reference to the read frame, so it can let
+            # it go once normalized (a local here would keep it alive to the end).
             items, before = prepare(
-                frame,
+                read.pop(),
                 destination,
                 region=region,
                 match_on=match,
@@ -633,7 +657,7 @@ def import_files(
                 tags=tag_list,
             )
             meta = {
-                "input_records": frame.height,
+                "input_records": input_records,
                 "files": [str(f) for f in files],
                 "options": options,
             }
@@ -740,6 +764,8 @@ def run(
             run_id = ledger.start_run(
                 print_, planned.items, before_images=planned.before, command=command, meta=meta
             )
+            # The ledger holds the plan now; the upload reads it from there a page at a time.
+            del planned
             resumed = False
         since = ledger.run(run_id).started_at
         try:
@@ -771,7 +797,7 @@ def run(
             )
             raise
         ledger.finish_run(run_id)
-        items = ledger.items(run_id)
+        items = ledger.items(run_id, REPORT_COLUMNS)
         problems = ledger.followup_failures(run_id)
     input_records = int(meta["input_records"])
     parts = reporting.buckets(items, input_records=input_records, problems=problems)
