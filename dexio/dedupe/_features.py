@@ -141,15 +141,6 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         company_n=pl.lit(company),
         bday=pl.col("birthday").str.strip_chars(),
         city=pl.lit(city),
-        work=pl.col("emails")
-        .list.eval(pl.element().struct.field("email").str.strip_chars().str.to_lowercase())
-        .list.eval(
-            pl.element().filter(
-                ~pl.element().str.extract(r"@(.+)$", 1).is_in(pl.lit(FREE_MAIL))
-                & ~email_user(pl.element()).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
-            )
-        )
-        .fill_null(pl.lit([], dtype=pl.List(pl.String))),
         tails=pl.col("phones")
         .list.eval(
             pl.coalesce(
@@ -186,8 +177,22 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         "bday",
         "city",
         pl.col("users").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        "work",
         "tails",
+    )
+
+
+def work_emails(emails: pl.Expr) -> pl.Expr:
+    """A record's addresses at an employer (not a free mail provider, not a role mailbox),
+    lower-cased. Fuzzy matching computes it only for records in a candidate pair."""
+    return (
+        emails.list.eval(pl.element().struct.field("email").str.strip_chars().str.to_lowercase())
+        .list.eval(
+            pl.element().filter(
+                ~pl.element().str.extract(r"@(.+)$", 1).is_in(pl.lit(FREE_MAIL))
+                & ~email_user(pl.element()).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+            )
+        )
+        .fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
 
 

@@ -22,6 +22,7 @@ from dexio.dedupe._features import (
     canonical_first,
     email_user,
     name_similarities,
+    work_emails,
 )
 from dexio.nicknames import formal_names
 
@@ -462,10 +463,16 @@ def fuzzy_edges(
             "city",
             "users",
             tails=pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
-            work=pl.col("work").list.set_difference(pl.lit(shared_emails.implode())),
         )
     )
-    side = side.join(frame.select("_i", "linkedin", "company"), on="_i")
+    own = frame.select("_i", "linkedin", "company", "emails").join(involved, on="_i", how="semi")
+    own = own.select(
+        "_i",
+        "linkedin",
+        "company",
+        work=work_emails(pl.col("emails")).list.set_difference(pl.lit(shared_emails.implode())),
+    )
+    side = side.join(own, on="_i")
     cand = cand.join(
         side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
     )
