@@ -133,7 +133,9 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.lit(first_raw).is_null()).then(pl.lit(full).str.extract(r" (\S+)$", 1)),
     )
     company = _per_value(frame, pl.col("company"), company_key)
-    city = _per_value(frame, pl.col("legacy_location").str.extract(r"^([^,;]+)", 1), fold)
+    city = _per_value(
+        frame, pl.col("legacy_location"), lambda v: fold(v.str.extract(r"^([^,;]+)", 1))
+    )
     out = frame.select(
         "_i",
         fn=first,

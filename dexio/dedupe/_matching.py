@@ -112,15 +112,24 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return keys.unique(["_i", "kind", "value"])
 
 
+def at(records: pl.DataFrame, index: pl.Series, suffix: str = "") -> pl.DataFrame:
+    """The rows of ``records`` at record indexes ``index``, without ``_i``, names suffixed.
+
+    ``records`` holds one row per record in ``_i`` order (``_i`` is the row number, as in
+    the frame ``_match`` builds and in ``features``), so a record is found by position: a
+    gather, where a join on ``_i`` would build a hash table over every record.
+    """
+    return records.drop("_i", strict=False)[index].rename(lambda c: c + suffix)
+
+
 def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
     """Add name similarity columns to pairs (``a``, ``b``) of record indexes.
 
     ``s_first``/``s_last`` compare the parts in the best orientation (``swapped`` when
     first/last were exchanged), ``name_score`` is their mean, ``nickname`` flags Bob/Robert.
     """
-    names = feats.select("_i", "fn", "ln")
-    p = pairs.join(names.rename({"_i": "a", "fn": "fn_a", "ln": "ln_a"}), on="a", how="left")
-    p = p.join(names.rename({"_i": "b", "fn": "fn_b", "ln": "ln_b"}), on="b", how="left")
+    names = feats.select("fn", "ln")
+    p = pairs.hstack(at(names, pairs["a"], "_a")).hstack(at(names, pairs["b"], "_b"))
     combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
     uniq = (
         pl.concat(
@@ -264,7 +273,7 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
 
     # Shared keys (switchboards, info@, big family addresses): only the same full name links.
     k = keys.join(shared.select("kind", "value"), on=["kind", "value"], how="semi")
-    k = k.join(feats.select("_i", "fn", "ln"), on="_i").drop_nulls(["fn", "ln"])
+    k = k.hstack(at(feats.select("fn", "ln"), k["_i"])).drop_nulls(["fn", "ln"])
     canon = _canonical_firsts(k["fn"])
     k = k.join(canon, on="fn").select("_i", "kind", "value", "cfn", "ln")
     k = k.filter(pl.len().over("kind", "value", "cfn", "ln").is_between(2, opts.max_block))
@@ -439,46 +448,39 @@ def fuzzy_edges(
     # company) / (records) is how many same-name people the company would hold by chance.
     canon = _canonical_firsts(feats["fn"])
     freq = (
-        feats.select("_i", "fn", "ln", "company_n")
-        .join(canon, on="fn", how="left")
+        feats.select("fn", "ln", "company_n")
+        .join(canon, on="fn", how="left", maintain_order="left")
         .select(
-            "_i",
             name_n=pl.len().over("cfn", "ln"),
             company_count=pl.when(pl.col("company_n").is_not_null()).then(
                 pl.len().over("company_n")
             ),
         )
     )
-    # Only the records of some candidate pair are compared: their side of the comparison.
-    involved = pl.concat([cand["a"], cand["b"]]).unique().to_frame("_i")
-    side = (
-        feats.join(involved, on="_i", how="semi")
-        .join(freq, on="_i")
-        .select(
-            "_i",
-            "company_n",
-            "name_n",
-            "company_count",
-            "bday",
-            "city",
-            "users",
-            tails=pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
-        )
-    )
-    own = frame.select("_i", "linkedin", "company", "emails").join(involved, on="_i", how="semi")
-    own = own.select(
-        "_i",
+    # Only the records of some candidate pair are compared: their side of the comparison,
+    # in the order of ``involved`` (sorted), where search_sorted finds each end of a pair.
+    involved = pl.concat([cand["a"], cand["b"]]).unique().sort()
+    side = pl.concat(
+        [
+            at(feats.select("company_n", "bday", "city", "users", "tails"), involved),
+            freq[involved],
+            at(frame.select("linkedin", "company", "emails"), involved),
+        ],
+        how="horizontal",
+    ).select(
+        "company_n",
+        "name_n",
+        "company_count",
+        "bday",
+        "city",
+        "users",
+        pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
         "linkedin",
         "company",
         work=work_emails(pl.col("emails")).list.set_difference(pl.lit(shared_emails.implode())),
     )
-    side = side.join(own, on="_i")
-    cand = cand.join(
-        side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
-    )
-    cand = cand.join(
-        side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i"
-    )
+    for end in ("a", "b"):
+        cand = cand.hstack(side[involved.search_sorted(cand[end])].rename(lambda c: f"{c}_{end}"))  # noqa: B023
     cand = cand.join(same_name, on=["a", "b"], how="left")
     cand = cand.with_columns(
         shared_user=pl.col("users_a").list.set_intersection("users_b").list.sort().list.first()
@@ -568,10 +570,8 @@ def contradictions(pairs: pl.DataFrame, frame: pl.DataFrame, feats: pl.DataFrame
     if pairs.height == 0:
         return pairs.select("a", "b")
     scored = score_names(pairs.select("a", "b"), feats)
-    side = feats.select("_i", "bday").join(frame.select("_i", "linkedin"), on="_i")
-    scored = scored.join(
-        side.rename(lambda c: c if c == "_i" else c + "_a"), left_on="a", right_on="_i"
-    ).join(side.rename(lambda c: c if c == "_i" else c + "_b"), left_on="b", right_on="_i")
+    side = pl.concat([feats.select("bday"), frame.select("linkedin")], how="horizontal")
+    scored = scored.hstack(at(side, scored["a"], "_a")).hstack(at(side, scored["b"], "_b"))
     other_first = (pl.col("s_first") < 0.7).fill_null(False) & ~pl.col("nickname")
     other_bday = (~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))).fill_null(False)
     other_linkedin = (
