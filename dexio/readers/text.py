@@ -1,9 +1,10 @@
 """Delimited text files (CSV, TSV, semicolon and pipe files) -> a table of raw strings.
 
 Encoding, delimiter and the header line are sniffed from the start of the file; the bulk is
-parsed by polars. Files polars refuses (rows with more fields than the header, stray quotes)
-go through the standard csv module instead, so those rows keep every value and get a row
-issue rather than stopping the whole file.
+parsed by polars, a few MB at a time (:func:`read_pieces`), so the raw strings of a large
+file never exist all at once. Files polars refuses (rows with more fields than the header,
+stray quotes) are read whole (:func:`read_delimited`) and go through the standard csv module
+instead, so those rows keep every value and get a row issue rather than stopping the file.
 """
 
 from __future__ import annotations
