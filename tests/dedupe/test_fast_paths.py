@@ -7,19 +7,34 @@ the same answer on random inputs and on every row of a generated file.
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dexio.dedupe import _match, dedupe
 from dexio.dedupe._features import (
     _distinctive,
+    company_key,
     distinctive_user,
+    features,
     fold,
     is_nickname_pair,
     name_similarities,
     name_similarity,
 )
+from dexio.dedupe._matching import Options, _formal_table, candidates
+from dexio.dedupe._survivorship import MERGED_SCALARS, _quote, merge_scalars, rank_members
 from dexio.nicknames import GROUPS
+from dexio.normalize import normalize
+from dexio.readers import read
+from dexio.schema import COLUMNS, conform
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 #: Names people type, nicknames among them, and the kinds of damage dedupe must see through.
 KNOWN = [*sorted(GROUPS)[:80], "smith", "garcia lopez", "garcia", "j", "jo", "de la cruz"]
@@ -101,3 +116,175 @@ def test_distinctive_equals_distinctive_user(
     got = set(kept.iter_rows())
     expected = {(i, u) for i, (u, f, l) in enumerate(rows) if distinctive_user(u, f, l)}  # noqa: E741
     assert got == expected
+
+
+# -- the whole-file checks: each fast step against the code it replaced ----------------------
+#
+# The two functions below are the earlier versions of ``candidates`` and ``merge_scalars``,
+# kept verbatim as the slow paths the fast ones must equal, on every row of a generated file
+# (bench/generate.py: typos, nicknames, shared addresses and switchboards, swapped names).
+
+
+def reference_candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
+    """candidates as it was before keys held by one record were dropped and blocks hashed
+    as pairs: every name key x every value, blocks by the hash of "key#value"."""
+    named = feats.filter(pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
+    if named.height < 2:
+        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32})
+    formals = _formal_table(named["fn"])
+    named = named.join(formals, on="fn", how="left")
+    per_formal = named.select("_i", "fn", "ln", "formals").explode("formals")
+    name_keys = pl.concat(
+        [
+            # last name + initial of every formal first name (typos, nicknames)
+            per_formal.select(
+                "_i",
+                nk=pl.concat_str(
+                    [pl.lit("L"), pl.col("ln"), pl.lit("|"), pl.col("formals").str.slice(0, 1)]
+                ),
+            ),
+            # formal first name + start of the last name (typos in the last name)
+            per_formal.select(
+                "_i",
+                nk=pl.concat_str(
+                    [pl.lit("F"), pl.col("ln").str.slice(0, 2), pl.lit("|"), pl.col("formals")]
+                ),
+            ),
+            # first and last exchanged
+            named.select(
+                "_i",
+                nk=pl.concat_str(
+                    [
+                        pl.lit("S"),
+                        pl.min_horizontal("fn", "ln"),
+                        pl.lit("|"),
+                        pl.max_horizontal("fn", "ln"),
+                    ]
+                ),
+            ),
+        ]
+    ).unique()
+    corroborators = named.select(
+        "_i",
+        ck=pl.concat_list(
+            pl.concat_str([pl.lit("c"), pl.col("company_n")]),
+            pl.concat_str([pl.lit("b"), pl.col("bday").str.slice(-5)]),
+            pl.col("users").list.eval(pl.lit("u") + pl.element()),
+            pl.col("tails").list.eval(pl.lit("t") + pl.element()),
+        ).list.drop_nulls(),
+    )
+    blocks = (
+        name_keys.join(corroborators, on="_i")
+        .explode("ck")
+        .drop_nulls()
+        .select("_i", bk=pl.concat_str(["nk", "ck"], separator="#").hash())
+    )
+    # (name keys are unique per record and the values carry a kind prefix, so no repeats)
+    blocks = blocks.filter(pl.len().over("bk").is_between(2, opts.max_block))
+    cand = (
+        blocks.join(blocks, on="bk", suffix="_b")
+        .filter(pl.col("_i") < pl.col("_i_b"))
+        .select(a="_i", b="_i_b")
+        .unique()
+    )
+    return cand
+
+
+def reference_merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """merge_scalars as it was before it skipped the fields whose texts all agree."""
+    long = (
+        members.select("label", "mrank", "source", "row", *MERGED_SCALARS)
+        .unpivot(
+            index=["label", "mrank", "source", "row"],
+            on=list(MERGED_SCALARS),
+            variable_name="field",
+            value_name="value",
+        )
+        .with_columns(pl.col("value").str.strip_chars())
+        .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    )
+    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
+    # "López"); a birthday without a
+    # year agrees with one that has it (and the one with the year is kept).
+    long = long.with_columns(
+        key=pl.when(pl.col("field") == "birthday")
+        .then(pl.col("value").str.slice(-5))
+        .when(pl.col("field") == "company")
+        .then(company_key(pl.col("value")))
+        .otherwise(pl.coalesce(fold(pl.col("value")), pl.col("value"))),
+        has_year=(pl.col("field") == "birthday") & ~pl.col("value").str.starts_with("--"),
+    ).sort("label", "field", "mrank")
+    kept_key = pl.col("key").first().over("label", "field")
+    long = long.with_columns(
+        pick=pl.when(pl.col("key") == kept_key)
+        .then(pl.col("has_year").cast(pl.Int8) * -1)
+        .otherwise(pl.lit(1, dtype=pl.Int8)),
+    ).sort("label", "field", "pick", "mrank")
+    distinct = long.unique(["label", "field", "key"], keep="first", maintain_order=True)
+    per_field = distinct.group_by("label", "field", maintain_order=True).agg(
+        kept=pl.col("value").first(),
+        kept_source=pl.col("source").first(),
+        kept_row=pl.col("row").first(),
+        values=pl.col("value"),
+    )
+    wide = per_field.pivot(on="field", index="label", values="kept")
+    for f in MERGED_SCALARS:
+        if f not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
+    wide = wide.select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+    clashing = per_field.filter(pl.col("values").list.len() > 1)
+    # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not said.
+    name_clash = pl.col("field").is_in(["first_name", "last_name"]).any().over("label")
+    clashing = clashing.filter(~((pl.col("field") == "full_name") & name_clash))
+    clashes = clashing.select(
+        "label",
+        text=pl.concat_str(
+            [
+                pl.col("field"),
+                pl.lit(": "),
+                pl.col("values").list.eval(_quote(pl.element())).list.join(" vs "),
+                pl.lit(" (kept "),
+                _quote(pl.col("kept")),
+                pl.lit(" from "),
+                pl.col("kept_source").fill_null("?"),
+                pl.lit(" row "),
+                pl.col("kept_row").cast(pl.String).fill_null("?"),
+                pl.lit(")"),
+            ]
+        ),
+    )
+    conflicts = clashes.group_by("label", maintain_order=True).agg(conflicts=pl.col("text"))
+    return wide, conflicts
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    generator = importlib.import_module("generate")
+    path = tmp_path_factory.mktemp("gen") / "gen-3000.csv"
+    generator.write_csv(path, generator.generate(3000, 0.15, 5))
+    frame = conform(normalize(read(path, mapping="generic"), region="US")).select(COLUMNS)
+    return frame.with_columns(_i=pl.int_range(frame.height, dtype=pl.UInt32))
+
+
+def test_candidates_equal_the_unpruned_blocks_on_a_generated_file(generated: pl.DataFrame) -> None:
+    feats = features(generated)
+    fast = candidates(feats, Options()).sort("a", "b")
+    slow = reference_candidates(feats, Options()).sort("a", "b")
+    assert fast.height > 300  # blocks really found pairs
+    assert fast.equals(slow)
+
+
+def test_merge_scalars_equals_the_full_computation_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    result = dedupe(generated.drop("_i"))
+    assert result.merged.height > 300
+    matched = _match(generated.drop("_i"), Options())
+    members = rank_members(matched.base.filter(pl.col("size") > 1), None)
+    wide, conflicts = merge_scalars(members)
+    ref_wide, ref_conflicts = reference_merge_scalars(members)
+    assert wide.sort("label").equals(ref_wide.sort("label"))
+    assert conflicts.sort("label").equals(ref_conflicts.sort("label"))
+    assert conflicts.height > 10  # groups whose records disagree were there
