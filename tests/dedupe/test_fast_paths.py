@@ -288,3 +288,16 @@ def test_merge_scalars_equals_the_full_computation_on_a_generated_file(
     assert wide.sort("label").equals(ref_wide.sort("label"))
     assert conflicts.sort("label").equals(ref_conflicts.sort("label"))
     assert conflicts.height > 10  # groups whose records disagree were there
+
+
+def test_a_frame_in_several_chunks_gives_the_same_result(generated: pl.DataFrame) -> None:
+    # What dedupe_files builds from several files: columns in several chunks.
+    whole = generated.drop("_i")
+    pieces = pl.concat(
+        [whole.slice(0, 1000), whole.slice(1000, 1500), whole.slice(2500)], rechunk=False
+    )
+    assert pieces.n_chunks() == 3
+    one, many = dedupe(whole), dedupe(pieces)
+    assert many.contacts.equals(one.contacts)
+    assert many.merged.equals(one.merged)
+    assert many.pairs.equals(one.pairs)
