@@ -138,15 +138,19 @@ def _read_delimited(file: Path, source: str, chosen: Mapping | None) -> Reading:
     UTF-8 with the header on top, else from its text decoded in memory (other encodings,
     a preamble). Whole when polars refuses a piece (ragged rows, stray quotes, invalid
     UTF-8 past the start), which is also the reading the pieces must equal."""
-    delimited = sniff_plain(_read_head(file), source)
     data = None
+    delimited = sniff_plain(_read_head(file), source)
     if delimited is None:
-        data = _read_bytes(file)
-        delimited, _ = sniff_delimited(data, source)  # what read_delimited starts with
+        content = _read_bytes(file)
+        delimited, _ = sniff_delimited(content, source)  # what read_delimited starts with
+        # Recoded or cut, the text is a second copy: keep that one only (and read the file
+        # again should polars refuse a piece).
+        data = content if delimited.body is content else None
+        del content
     reading = read_in_pieces(file, source, chosen, delimited)
     if reading is not None:
         return reading
-    del delimited  # the decoded text, when there is one: read_delimited decodes anew
+    del delimited  # read_delimited decodes anew
     data = data if data is not None else _read_bytes(file)
     return _map_tables(file, source, [read_delimited(data, source)], chosen)
 
