@@ -1,9 +1,8 @@
 """Email addresses: checked with email-validator (no DNS), ranked, one per address.
 
-Validation runs once per distinct address written in the input and is joined back.
-Plain ASCII addresses (nearly all of them) are normalized by polars expressions that give
-exactly what email-validator would (see :func:`_plain_normalized`); only the rest go
-through email-validator, one Python call each. An address that fails is taken out of
+Plain ASCII addresses (nearly all of them) are normalized in place by polars expressions
+that give exactly what email-validator would (see :func:`_plain_normalized`); only the
+rest go through email-validator, one Python call per distinct address. An address that fails is taken out of
 ``emails`` but kept in ``extra`` under ``"invalid_emails"``, with a row issue, so
 nothing typed by a person is lost.
 
@@ -29,6 +28,7 @@ from dexio.normalize._annotate import (
     merge_extra,
     rank_in_row,
     repeat_issues,
+    split_lone,
     step,
 )
 from dexio.schema import EMAIL
@@ -174,6 +174,29 @@ def _check_text(raw: pl.Expr) -> pl.Expr:
     return pl.coalesce(pl.concat_str(parts.struct[0], parts.struct[1].str.to_lowercase()), raw)
 
 
+def _validate_others(items: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``__email`` / ``__problem`` of the entries the fast path left, by email-validator.
+
+    Each distinct ``_check_text`` form is checked once ("ana@Example.COM" and
+    "ana@example.com" count once). Entries stay in ``ROW``, ``__position`` order.
+    """
+    plain = items.filter(pl.col("__email").is_not_null())
+    others = items.filter(pl.col("__email").is_null()).drop("__email", "__problem")
+    rest = others.select(pl.col("__raw").unique()).select(
+        "__raw", _check_text(pl.col("__raw")).alias("__text")
+    )
+    texts = rest["__text"].unique()
+    checked = [check_email(text) for text in texts.to_list()]
+    normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
+    validated = pl.DataFrame(
+        {"__text": texts, "__email": normalized, "__problem": problems},
+        schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
+    )
+    results = rest.join(validated, on="__text", how="left").drop("__text")
+    others = others.join(results, on="__raw", how="left", maintain_order="left")
+    return pl.concat([plain, others.select(plain.columns)]).sort(ROW, "__position")
+
+
 @step
 def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
@@ -194,39 +217,22 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("__raw").is_not_null())
     )
 
-    # Everything per value is worked out on the distinct spellings, and only what the
-    # contacts need comes back: the address, the problem, and an integer key for repeats.
-    # Plain spellings are normalized right away (the fast path lower-cases the domain,
-    # as ``_check_text`` would); the others go to email-validator once per distinct text.
-    distinct = items.select(pl.col("__raw").unique())
-    distinct = distinct.with_columns(
-        _plain_normalized(distinct["__raw"]).alias("__email")
+    # Plain spellings (nearly all) are normalized right where they are, which costs less
+    # than finding the distinct ones and joining the answers back when nearly every
+    # address is distinct anyway (the fast path lower-cases the domain, as ``_check_text``
+    # would). The others go to email-validator once per distinct ``_check_text`` form.
+    items = items.with_columns(
+        _plain_normalized(items["__raw"]).alias("__email")
         if _FAST_PATH
         else pl.lit(None, pl.String).alias("__email"),
         pl.lit(None, pl.String).alias("__problem"),
     )
-    rest = distinct.filter(pl.col("__email").is_null()).select(
-        "__raw", _check_text(pl.col("__raw")).alias("__text")
-    )
-    texts = rest["__text"].unique()
-    checked = [check_email(text) for text in texts.to_list()]
-    normalized, problems = (list(c) for c in zip(*checked, strict=True)) if checked else ([], [])
-    validated = pl.DataFrame(
-        {"__text": texts, "__email": normalized, "__problem": problems},
-        schema={"__text": pl.String, "__email": pl.String, "__problem": pl.String},
-    )
-    results = pl.concat(
-        [
-            distinct.filter(pl.col("__email").is_not_null()),
-            rest.join(validated, on="__text", how="left").drop("__text"),
-        ]
-    ).with_columns(
-        pl.col("__email").str.to_lowercase().rank("dense").cast(pl.UInt32).alias("__key")
-    )
+    if items["__email"].null_count():
+        items = _validate_others(items)
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
-    items = items.join(results, on="__raw", how="left").with_columns(
+    items = items.with_columns(
         pl.col("label").replace_strict(
             {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
         ),
@@ -237,9 +243,18 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
     invalid = items.filter(pl.col("__problem").is_not_null())
-    # The first spelling in source order stays; a repeat lends its label and preference.
-    valid = mark_first(items.filter(pl.col("__problem").is_null()), "ranking", "__position")
+    lone, many = split_lone(
+        items.filter(pl.col("__problem").is_null()) if invalid.height else items
+    )
     del items  # a million-row frame's worth of strings: free it before the next copies
+    # Only contacts with two or more valid addresses can have repeats or need ranking.
+    # The first spelling in source order stays; a repeat lends its label and preference.
+    valid = mark_first(
+        many.with_columns(pl.col("__email").str.to_lowercase().alias("__key")),
+        "ranking",
+        "__position",
+    )
+    del many
     repeats = valid.filter(~pl.col("__first"))
     kept = valid.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
     del valid
@@ -258,7 +273,7 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             )
             .drop("__lent_label", "__lent_preferred")
         )
-    lists = (
+    ranked = (
         kept.with_columns(
             pl.col("label")
             .replace_strict(_LABEL_ORDER, default=1, return_dtype=pl.Int8)
@@ -274,7 +289,12 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             "__position",
             nulls_last=True,
         )
-        .with_columns(rank_in_row().alias("ranking"))
+        .select(ROW, "__email", "label", rank_in_row().alias("ranking"))
+    )
+    lists = (
+        pl.concat(
+            [lone.select(ROW, "__email", "label", pl.lit(1, pl.Int32).alias("ranking")), ranked]
+        )
         .group_by(ROW, maintain_order=True)
         .agg(
             pl.struct(pl.col("__email").alias("email"), "label", "ranking")

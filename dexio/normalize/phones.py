@@ -1,9 +1,8 @@
 """Phone numbers: E.164 through phonenumbers, one label vocabulary, no repeats per contact.
 
-The parsing runs once per distinct (number as written, region) pair and is joined back to
-the contacts. Plain numbers (``+<digits>``, ``<digits>``) are parsed column-wise with
+Plain numbers (``+<digits>``, ``<digits>``) are parsed column-wise, in place, with
 phonenumbers' own metadata (``_parse_fast``, exact against :func:`parse_phone`); the rest
-cost one phonenumbers call each. A number that will not parse stays in the list exactly
+cost one phonenumbers call per distinct (number as written, region) pair. A number that will not parse stays in the list exactly
 as written, flagged.
 """
 
@@ -34,6 +33,7 @@ from dexio.normalize._annotate import (
     mark_first,
     rank_in_row,
     repeat_issues,
+    split_lone,
     step,
 )
 from dexio.schema import PHONE
@@ -104,6 +104,7 @@ _IMPOSSIBLE = {
 }
 
 _PARSED_FIELDS = ("__shown", "__sanitized", "__calling_code", "__problem")
+_EMPTY_PARSED = [pl.lit(None, dtype=pl.String).alias(name) for name in _PARSED_FIELDS]
 
 
 def default_region() -> str:
@@ -611,7 +612,7 @@ def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             schema={"__id": pairs["__id"].dtype, **dict.fromkeys(_PARSED_FIELDS, pl.String)}
         )
     )
-    done = pairs.join(found, on="__id", how="inner").drop("__id")
+    done = pairs.join(found, on="__id", how="inner", maintain_order="left").drop("__id")
     return done, pairs.join(found, on="__id", how="anti").drop("__id")
 
 
@@ -630,67 +631,63 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         .filter(pl.col("__raw").is_not_null())
         .select(ROW, "__position", "__raw", "__region", "country_code", "label", "ranking")
     )
-    # Everything per value is worked out on the distinct (spelling, region) pairs, and only
-    # what the contacts need comes back, with an integer key for finding repeats.
-    distinct = (
-        items.select("__raw", "__region")
-        .unique()
-        .with_columns(_parse_text(pl.col("__raw")).alias("__text"))
-    )
-    pairs = distinct.select("__text", "__region").unique()
-    fast = None
+    # Plain numbers (nearly all) are parsed column-wise right where they are: nearly every
+    # number is distinct, so finding the distinct ones and joining the answers back would
+    # cost more than it saves. The rest cost one parse_phone call per distinct
+    # (text, region) pair.
+    items = items.with_columns(_parse_text(pl.col("__raw")).alias("__text"))
     if _FAST_PATH:
-        # Plain numbers are parsed column-wise; only the rest costs a Python call each.
-        fast, pairs = _parse_fast(pairs)
-    parsed = [parse_phone(text, hint) for text, hint in pairs.iter_rows()]
-    columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
-    parsed_pairs = pairs.with_columns(
-        pl.Series(name, column, dtype=pl.String)
-        for name, column in zip(_PARSED_FIELDS, columns, strict=True)
-    )
-    if fast is not None:
-        parsed_pairs = pl.concat([fast, parsed_pairs])
-    results = (
-        distinct.join(parsed_pairs, on=["__text", "__region"], how="left")
-        .drop("__text")
-        .with_columns(
-            # Same number and extension = a repeat; another extension is another line.
-            pl.coalesce("__shown", "__raw").rank("dense").cast(pl.UInt32).alias("__key")
+        done, rest = _parse_fast(items)
+    else:
+        done, rest = items.clear().with_columns(_EMPTY_PARSED), items
+    if rest.height:
+        pairs = rest.select("__text", "__region").unique()
+        parsed = [parse_phone(text, hint) for text, hint in pairs.iter_rows()]
+        columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
+        parsed_pairs = pairs.with_columns(
+            pl.Series(name, column, dtype=pl.String)
+            for name, column in zip(_PARSED_FIELDS, columns, strict=True)
         )
-    )
+        rest = rest.join(parsed_pairs, on=["__text", "__region"], how="left")
+        items = pl.concat([done, rest.select(done.columns)]).sort(ROW, "__position")
+    else:
+        items = done.sort(ROW, "__position")
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
 
-    items = (
-        items.join(results, on=["__raw", "__region"], how="left")
-        .with_columns(
-            # A number that will not parse stays as written, with the hint it came with.
-            pl.coalesce("__shown", "__raw").alias("phone_number"),
-            pl.col("__sanitized").alias("phone_number_sanitized"),
-            pl.coalesce("__calling_code", "country_code").alias("country_code"),
-            pl.col("label").replace_strict(
-                {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
-            ),
-            pl.col("label")
-            .replace_strict(
-                {k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean
-            )
-            .fill_null(False)
-            .alias("__preferred"),
-        )
-        .drop("__region", "__shown", "__sanitized", "__calling_code")
+    items = items.select(
+        ROW,
+        "__position",
+        "__raw",
+        "__problem",
+        # A number that will not parse stays as written, with the hint it came with.
+        # Same number and extension = a repeat; another extension is another line.
+        pl.coalesce("__shown", "__raw").alias("phone_number"),
+        pl.coalesce("__calling_code", "country_code").alias("country_code"),
+        pl.col("__sanitized").alias("phone_number_sanitized"),
+        pl.col("label").replace_strict(
+            {k: v[0] for k, v in read.items()}, default=None, return_dtype=pl.String
+        ),
+        "ranking",
+        pl.col("label")
+        .replace_strict({k: v[1] for k, v in read.items()}, default=False, return_dtype=pl.Boolean)
+        .fill_null(False)
+        .alias("__preferred"),
     )
     # The source's own order: its preferred number, its ranking, its list order.
     order = (pl.col("__preferred").not_(), "ranking", "__position")
     issues = items.filter(pl.col("__problem").is_not_null()).select(
         ROW, "__position", pl.format("phone '{}' {}", "__raw", "__problem").alias("issue")
     )
-    items = mark_first(items, *order)
-    removed = items.filter(~pl.col("__first"))
-    repeats = repeat_issues(removed, "phone")
-    kept = items.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
+    # Only contacts with two or more numbers can have repeats or need ranking.
+    lone, many = split_lone(items)
     del items  # a million-row frame's worth of strings: free it before the next copies
+    many = mark_first(many.with_columns(pl.col("phone_number").alias("__key")), *order)
+    removed = many.filter(~pl.col("__first"))
+    repeats = repeat_issues(removed, "phone")
+    kept = many.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
+    del many
     if removed.height:
         # A repeat may carry the label the kept entry lacks.
         lent = (
@@ -703,15 +700,14 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             .with_columns(pl.coalesce("label", "__lent").alias("label"))
             .drop("__lent")
         )
+    fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
+    ranked = kept.sort(ROW, *order, nulls_last=True).select(
+        ROW, *fields, rank_in_row().alias("ranking")
+    )
     lists = (
-        kept.sort(ROW, *order, nulls_last=True)
-        .with_columns(rank_in_row().alias("ranking"))
+        pl.concat([lone.select(ROW, *fields, pl.lit(1, pl.Int32).alias("ranking")), ranked])
         .group_by(ROW, maintain_order=True)
-        .agg(
-            pl.struct("phone_number", "country_code", "phone_number_sanitized", "label", "ranking")
-            .cast(PHONE)
-            .alias("__phones")
-        )
+        .agg(pl.struct(*fields, "ranking").cast(PHONE).alias("__phones"))
     )
     new = aligned(frame, lists, "__phones")
     out = frame.with_columns(
