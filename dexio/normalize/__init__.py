@@ -23,7 +23,7 @@ from dexio.normalize.emails import normalize_emails
 from dexio.normalize.names import normalize_names
 from dexio.normalize.phones import default_region, normalize_phones, resolve_region
 from dexio.normalize.social import normalize_social
-from dexio.schema import conform
+from dexio.schema import SCHEMA, conform
 
 __all__ = ["default_region", "normalize"]
 
@@ -46,5 +46,9 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     out = normalize_emails(out)
     out = normalize_phones(out, code)
     out = normalize_birthdays(out, code)
-    out = normalize_social(out)
-    return conform(out.drop(ROW))
+    out = normalize_social(out).drop(ROW)
+    # The steps keep the canonical columns, dtypes and order; conform would only cast
+    # every column to the dtype it already has (a copy of the nested ones).
+    if list(out.schema.items())[: len(SCHEMA)] == list(SCHEMA.items()):
+        return out
+    return conform(out)

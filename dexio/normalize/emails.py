@@ -26,6 +26,7 @@ from dexio.normalize._annotate import (
     label_words,
     mark_first,
     merge_extra,
+    merge_lists,
     rank_in_row,
     repeat_issues,
     split_lone,
@@ -291,16 +292,11 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .select(ROW, "__email", "label", rank_in_row().alias("ranking"))
     )
-    lists = (
-        pl.concat(
-            [lone.select(ROW, "__email", "label", pl.lit(1, pl.Int32).alias("ranking")), ranked]
-        )
-        .group_by(ROW, maintain_order=True)
-        .agg(
-            pl.struct(pl.col("__email").alias("email"), "label", "ranking")
-            .cast(EMAIL)
-            .alias("__emails")
-        )
+    entry = pl.struct(pl.col("__email").alias("email"), "label", "ranking").cast(EMAIL)
+    lists = merge_lists(
+        lone.select(ROW, "__email", "label", pl.lit(1, pl.Int32).alias("ranking")),
+        ranked,
+        entry.alias("__emails"),
     )
     new = aligned(frame, lists, "__emails")
     out = frame.with_columns(

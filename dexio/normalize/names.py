@@ -95,10 +95,13 @@ def _needs_recase(column: str) -> pl.Expr:
 @step
 def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
     """Tidy ``first_name``, ``last_name`` and ``full_name`` of a frame (see dexio.normalize)."""
-    frame = frame.with_columns(_tidy(c) for c in _FIELDS)
+    # A column without any value is left alone: every step below keeps a null a null.
+    present = [c for c in _FIELDS if frame[c].null_count() < frame.height]
+    frame = frame.with_columns(_tidy(c) for c in present)
 
-    for column in _FIELDS:
-        targets = frame.filter(_needs_recase(column))[column].unique().to_list()
+    for column in present:
+        recased = pl.col(column).filter(_needs_recase(column)).unique()
+        targets = frame.select(recased)[column].to_list()
         fixed = {t: recase(t, family=column == "last_name") for t in targets}
         fixed = {t: f for t, f in fixed.items() if f != t}
         if not fixed:
@@ -127,11 +130,19 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
         quoted(first),
         quoted(last).fill_null(pl.lit("(none)")),
     )
+    if "full_name" not in present or not frame.select(split.any()).item():
+        # Nothing to split (the usual case: exports write first and last names).
+        return _fill_full_name(frame)
     frame = add_issue(frame, split & last.is_not_null(), message)
     frame = frame.with_columns(
         pl.when(split).then(first).otherwise(pl.col("first_name")).alias("first_name"),
         pl.when(split).then(last).otherwise(pl.col("last_name")).alias("last_name"),
     )
+    return _fill_full_name(frame)
+
+
+def _fill_full_name(frame: pl.DataFrame) -> pl.DataFrame:
+    """``full_name`` from first and last name where it is missing."""
     return frame.with_columns(
         pl.coalesce(
             "full_name",

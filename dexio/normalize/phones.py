@@ -31,6 +31,7 @@ from dexio.normalize._annotate import (
     explode_items,
     label_words,
     mark_first,
+    merge_lists,
     rank_in_row,
     repeat_issues,
     split_lone,
@@ -704,10 +705,10 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     ranked = kept.sort(ROW, *order, nulls_last=True).select(
         ROW, *fields, rank_in_row().alias("ranking")
     )
-    lists = (
-        pl.concat([lone.select(ROW, *fields, pl.lit(1, pl.Int32).alias("ranking")), ranked])
-        .group_by(ROW, maintain_order=True)
-        .agg(pl.struct(*fields, "ranking").cast(PHONE).alias("__phones"))
+    lists = merge_lists(
+        lone.select(ROW, *fields, pl.lit(1, pl.Int32).alias("ranking")),
+        ranked,
+        pl.struct(*fields, "ranking").cast(PHONE).alias("__phones"),
     )
     new = aligned(frame, lists, "__phones")
     out = frame.with_columns(

@@ -74,10 +74,21 @@ def website_expr() -> tuple[pl.Expr, pl.Expr]:
     return pl.when(ok).then(tidy).otherwise(value), bad
 
 
+def _all_null(frame: pl.DataFrame, column: str) -> bool:
+    """Whether ``column`` has no value at all (most social columns of most exports).
+
+    Such a column is skipped: every expression here keeps a null a null and flags
+    nothing, and skipping saves compiling and running a dozen regexes on nothing.
+    """
+    return frame[column].null_count() == frame.height
+
+
 @step
 def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
     """Social columns to bare handles and ``website`` tidied (see :func:`dexio.normalize`)."""
     for column, (site, _, _) in SITES.items():
+        if _all_null(frame, column):
+            continue
         handle, foreign = handle_expr(column)
         message = pl.format(
             "{} {} is not a profile address on {}; kept as written",
@@ -94,6 +105,8 @@ def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
             frame = frame.with_columns(
                 pl.col(column).replace({text: unquote(text) for text in encoded})
             )
+    if _all_null(frame, "website"):
+        return frame
     website, bad = website_expr()
     message = pl.format(
         "website {} is not a web address; kept as written", quoted(pl.col("website"))
