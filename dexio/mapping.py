@@ -138,7 +138,7 @@ class Mapping:
     add_tags: tuple[str, ...] = ()
     null_values: tuple[str, ...] = ()
     split_full_name: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str | None] = field(default_factory=dict)
     by_label: tuple[ByLabelRule, ...] = ()
 
     def score(self, header: Sequence[str]) -> int:
@@ -295,7 +295,9 @@ def _build(data: dict[str, Any], path: Path, text: str) -> Mapping:
         add_tags=_optional_strings(check, data, "add_tags"),
         null_values=_optional_strings(check, data, "null_values"),
         split_full_name=split_full_name,
-        labels={k.strip().lower(): v.lower() for k, v in labels_raw.items()},
+        # Trimmed, and a blank one is no label: as the list-splitting path of _contact_list
+        # leaves them, so both paths (chosen per file, or per piece of one) agree.
+        labels={k.strip().lower(): v.strip().lower() or None for k, v in labels_raw.items()},
         by_label=tuple(_by_label_rules(check, data.get("by_label", []))),
     )
 
@@ -751,7 +753,10 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
     """Map a table of raw string columns (already trimmed, empty = null) to canonical columns.
 
     ``raw`` may carry ``ROW_COLUMN`` and ``ISSUES_COLUMN``; they come out as ``row`` and
-    ``issues``.
+    ``issues``. Each output row depends on its input row only: whatever is chosen by
+    looking at the data (which columns need a rewrite, the cheap or the list path for
+    e-mails and phones) gives the same rows for any part of the table. Keep it so:
+    CSV files are mapped a piece at a time (``dexio.readers.read_in_pieces``).
     """
     passthrough = [c for c in (ROW_COLUMN, ISSUES_COLUMN) if c in raw.columns]
     data_columns = [c for c in raw.columns if c not in passthrough]

@@ -47,6 +47,39 @@ def test_load_by_name_and_by_path(tmp_path: Path) -> None:
     assert reading.unclaimed == ["Umsatz"]
 
 
+def test_padded_or_blank_label_values_read_the_same_on_either_contact_path(
+    tmp_path: Path,
+) -> None:
+    """A cell holding several values (the rule's ``split``) or a "* " preference marker
+    anywhere sends e-mails and phones down the list path; otherwise they take the cheap
+    path. A padded or blank label value of the mapping must come out the same on all
+    (trimmed; blank = no label): a CSV file is mapped piece by piece, and pieces with and
+    without such cells sit side by side. (The cheap path used to keep " mobile " and "".)"""
+    mapping = tmp_path / "labels.toml"
+    mapping.write_text(
+        'name = "labels"\n'
+        "[[phones]]\n"
+        'column = "Phone"\n'
+        'label_column = "Type"\n'
+        'split = ";"\n'
+        "[labels]\n"
+        'mob = " Mobile "\n'
+        'old = ""\n'
+    )
+    rows = "Phone,Type\n+1 415 555 0100,Mob\n+1 415 555 0101,old\n"
+    files = {
+        "plain": rows,
+        "split": rows + '"+1 415 555 0102; +1 415 555 0103",Mob\n',
+        "marked": rows + "+1 415 555 0102,* Mob\n",
+    }
+    labels = {}
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+        frame = dexio.read(tmp_path / f"{name}.csv", mapping=mapping)
+        labels[name] = [phones[0]["label"] for phones in frame["phones"]][:2]
+    assert labels == {name: ["mobile", None] for name in files}
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
