@@ -138,7 +138,7 @@ class Mapping:
     add_tags: tuple[str, ...] = ()
     null_values: tuple[str, ...] = ()
     split_full_name: bool = False
-    labels: dict[str, str | None] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     by_label: tuple[ByLabelRule, ...] = ()
 
     def score(self, header: Sequence[str]) -> int:
@@ -295,9 +295,8 @@ def _build(data: dict[str, Any], path: Path, text: str) -> Mapping:
         add_tags=_optional_strings(check, data, "add_tags"),
         null_values=_optional_strings(check, data, "null_values"),
         split_full_name=split_full_name,
-        # Trimmed, and a blank one is no label: as the list-splitting path of _contact_list
-        # leaves them, so both paths (chosen per file, or per piece of one) agree.
-        labels={k.strip().lower(): v.strip().lower() or None for k, v in labels_raw.items()},
+        # Trimmed, as the list path of _contact_list leaves labels (see there).
+        labels={k.strip().lower(): v.strip().lower() for k, v in labels_raw.items()},
         by_label=tuple(_by_label_rules(check, data.get("by_label", []))),
     )
 
@@ -363,7 +362,8 @@ def _contact_rules(check: _Checker, raw: Any, kind: str) -> Iterable[ContactRule
         label_columns = spec.get("label_column")
         yield ContactRule(
             column=spec["column"],
-            label=spec.get("label"),
+            # Trimmed, a blank one none: as the list path of _contact_list reads it.
+            label=spec.get("label", "").strip() or None,
             label_columns=check.strings(label_columns, "label_column", "label_column")
             if label_columns is not None
             else (),
@@ -506,6 +506,12 @@ def _contact_list(
                     label = label.replace(mapping.labels)
                 if rule.label:
                     label = label.fill_null(pl.lit(rule.label))
+                if "" in mapping.labels.values():
+                    # A label mapped to "" is none. The list path (split cells, "* "
+                    # markers) reads labels so, and with CSV files mapped piece by piece
+                    # both paths meet in one file: trimmed rule and [labels] values and
+                    # this keep them agreeing.
+                    label = _empty_to_null(label)
             else:
                 label = pl.lit(rule.label, pl.String)
             entries.append((col, label, label_col, rule.split))

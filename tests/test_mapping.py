@@ -52,21 +52,23 @@ def test_padded_or_blank_label_values_read_the_same_on_either_contact_path(
 ) -> None:
     """A cell holding several values (the rule's ``split``) or a "* " preference marker
     anywhere sends e-mails and phones down the list path; otherwise they take the cheap
-    path. A padded or blank label value of the mapping must come out the same on all
-    (trimmed; blank = no label): a CSV file is mapped piece by piece, and pieces with and
-    without such cells sit side by side. (The cheap path used to keep " mobile " and "".)"""
+    path. A padded or blank label of the mapping ([labels] or a rule's label) must come
+    out the same on all (trimmed; blank = no label): a CSV file is mapped piece by piece,
+    and pieces with and without such cells sit side by side. (The cheap path used to keep
+    " mobile ", "" and " Cell ".)"""
     mapping = tmp_path / "labels.toml"
     mapping.write_text(
         'name = "labels"\n'
         "[[phones]]\n"
         'column = "Phone"\n'
         'label_column = "Type"\n'
+        'label = " Cell "\n'
         'split = ";"\n'
         "[labels]\n"
         'mob = " Mobile "\n'
         'old = ""\n'
     )
-    rows = "Phone,Type\n+1 415 555 0100,Mob\n+1 415 555 0101,old\n"
+    rows = "Phone,Type\n+1 415 555 0100,Mob\n+1 415 555 0101,old\n+1 415 555 0104,\n"
     files = {
         "plain": rows,
         "split": rows + '"+1 415 555 0102; +1 415 555 0103",Mob\n',
@@ -76,8 +78,9 @@ def test_padded_or_blank_label_values_read_the_same_on_either_contact_path(
     for name, text in files.items():
         (tmp_path / f"{name}.csv").write_text(text)
         frame = dexio.read(tmp_path / f"{name}.csv", mapping=mapping)
-        labels[name] = [phones[0]["label"] for phones in frame["phones"]][:2]
-    assert labels == {name: ["mobile", None] for name in files}
+        labels[name] = [phones[0]["label"] for phones in frame["phones"]][:3]
+    assert labels == {name: ["mobile", None, "Cell"] for name in files}
+    assert load_mapping(mapping).phones[0].label == "Cell"
 
 
 @pytest.mark.parametrize(
