@@ -440,7 +440,10 @@ def _validity(numbers: pl.DataFrame, regions: tuple[PhoneMetadata, ...]) -> pl.D
             chosen = nsn.str.contains(f"^(?:{_ascii(metadata.leading_digits)})")
         else:
             chosen = own
-        tried = undecided.with_columns(chosen.alias("__chosen"), own.alias("__valid"))
+        # Lazy, so that ``own`` is computed once where it is also ``chosen``.
+        tried = (
+            undecided.lazy().with_columns(chosen.alias("__chosen"), own.alias("__valid")).collect()
+        )
         decided.append(tried.filter("__chosen").select("__id", "__valid"))
         undecided = tried.filter(~pl.col("__chosen")).select("__id", "__nsn")
     decided.append(undecided.select("__id", pl.lit(False).alias("__valid")))
@@ -496,29 +499,44 @@ def _national(shaped: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataF
     dialled = part.clear().select("__id", "__digits")
     if metadata.international_prefix:
         idd = digits.str.extract(f"^((?:{_ascii(metadata.international_prefix)}))", 1)
-        after = digits.str.strip_prefix(idd)
-        part = part.with_columns(
-            (idd.is_not_null() & ~after.str.starts_with("0")).alias("__idd"),
-            after.alias("__after"),
+        after = digits.str.strip_prefix(pl.col("__prefix"))
+        part = (
+            part.lazy()
+            .with_columns(idd.alias("__prefix"))
+            .with_columns(
+                (pl.col("__prefix").is_not_null() & ~after.str.starts_with("0")).alias("__idd"),
+                after.alias("__after"),
+            )
+            .drop("__prefix")
+            .collect()
         )
         dialled = part.filter("__idd").select("__id", pl.col("__after").alias("__digits"))
         part = part.filter(~pl.col("__idd"))
     code = metadata.country_code
     assert code is not None
     general = _general(metadata).national_number_pattern
-    rest = _strip_national_prefix(digits.str.slice(len(str(code))), metadata)
+    rest = pl.col("__rest")
     starts = digits.str.starts_with(str(code))
-    part = part.filter(~starts | rest.is_not_null())  # null: see _strip_national_prefix
     moved = starts & (
         (~_whole(digits, general) & _whole(rest, general))
         | (_length_verdict(digits, metadata) == _TOO_LONG)
     )
     main = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0]
-    national = part.select(
-        "__id",
-        pl.lit(code, dtype=pl.Int64).alias("__code"),
-        pl.when(moved).then(pl.lit(main)).otherwise(pl.lit(region)).alias("__meta"),
-        pl.when(moved).then(rest).otherwise(digits).alias("__national"),
+    # Lazy, each part computed once: the stripped rest, then what uses it.
+    national = (
+        part.lazy()
+        .with_columns(
+            _strip_national_prefix(digits.str.slice(len(str(code))), metadata).alias("__rest")
+        )
+        .filter(~starts | rest.is_not_null())  # null: see _strip_national_prefix
+        .with_columns(moved.alias("__moved"))
+        .select(
+            "__id",
+            pl.lit(code, dtype=pl.Int64).alias("__code"),
+            pl.when("__moved").then(pl.lit(main)).otherwise(pl.lit(region)).alias("__meta"),
+            pl.when("__moved").then(rest).otherwise(digits).alias("__national"),
+        )
+        .collect()
     )
     return national, dialled
 
@@ -536,11 +554,14 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
     # is_possible_number judges by the main region's lengths (US for all of +1).
     main = regions[0]
     national = pl.col("__national")
-    stripped = _strip_national_prefix(national, metadata)
+    stripped = pl.col("__stripped")
     nsn = pl.col("__nsn")
-    # Parse keeps the number as it was unless the stripped one is long enough.
+    # Parse keeps the number as it was unless the stripped one is long enough. Lazy, and
+    # the stripped number a column, so that each part is computed once.
     possible = (
-        numbers.filter(stripped.is_not_null())
+        numbers.lazy()
+        .with_columns(_strip_national_prefix(national, metadata).alias("__stripped"))
+        .filter(stripped.is_not_null())
         .with_columns(
             pl.when(_length_verdict(stripped, metadata).is_in(_KEEP_PREFIX))
             .then(national)
@@ -554,13 +575,16 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
             & nsn.str.contains("[1-9]")
             & (_length_verdict(nsn, main) == _POSSIBLE)
         )
+        .drop("__stripped")
+        .collect()
     )
     # The national significant number keeps its leading zeros (Italy's 06...,
     # phonenumbers' italian_leading_zero), so it is the digits as they are.
     e164 = pl.lit(f"+{code}") + nsn
     return (
         _validity(possible, regions)
-        .join(possible, on="__id")
+        .lazy()
+        .join(possible.lazy(), on="__id")
         .select(
             "__id",
             e164.alias("__shown"),
@@ -571,6 +595,7 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
             .otherwise(pl.format("({}) is not a number in use in any region; kept", e164))
             .alias("__problem"),
         )
+        .collect()
     )
 
 
