@@ -396,7 +396,22 @@ def dedupe(
 
     surv = survivors.select("label", survivor_source="source", survivor_row="row")
     merged = (
-        members.filter(pl.col("mrank") > 0)
+        # only the columns it shows: filter, join and sort copy what they carry
+        members.select(
+            "_i",
+            "label",
+            "mrank",
+            "source",
+            "row",
+            "cluster_id",
+            "merge_reason",
+            "full_name",
+            "first_name",
+            "last_name",
+            "emails",
+            "phones",
+        )
+        .filter(pl.col("mrank") > 0)
         .join(surv, on="label")
         .sort("_i")
         .select(
