@@ -64,7 +64,13 @@ def add_issue(frame: pl.DataFrame, condition: pl.Expr, message: pl.Expr) -> pl.D
 
     ``message`` is only computed for those rows, not formatted for a million clean ones.
     """
-    hits = frame.filter(condition.fill_null(False)).select(ROW, message.alias("issue"))
+    # Lazy, so that only the columns the message needs are filtered, not the whole frame.
+    hits = (
+        frame.lazy()
+        .filter(condition.fill_null(False))
+        .select(ROW, message.alias("issue"))
+        .collect()
+    )
     return append_row_issues(frame, hits)
 
 
