@@ -1,8 +1,9 @@
 """Birthdays: the formats real exports use -> ``YYYY-MM-DD``, or ``--MM-DD`` without a year.
 
-Each distinct spelling is read once and joined back. A value that is not a real date (or
-not a date at all) is cleared from ``birthday``, kept in ``extra["birthday_raw"]``, and
-flagged in ``issues``.
+Each distinct spelling is read once and joined back: plain ISO dates (most of them) by
+polars (:func:`_plain_iso`), the rest by :func:`read_birthday`. A value that is not a
+real date (or not a date at all) is cleared from ``birthday``, kept in
+``extra["birthday_raw"]``, and flagged in ``issues``.
 """
 
 from __future__ import annotations
@@ -141,23 +142,62 @@ def _with_month_name(text: str, today: dt.date) -> tuple[int | None, int, int]:
     return year, month, day
 
 
+#: Private switch for tests: False sends every distinct value to :func:`read_birthday`.
+_FAST_PATH = True
+
+
+def _plain_iso(values: pl.Series, today: dt.date) -> pl.Series:
+    """What :func:`read_birthday` returns for each plain ``YYYY-MM-DD`` value; null for the rest.
+
+    Exact: such a text (ASCII digits, nothing else) matches ``_ISO`` first in ``_parts``,
+    so read_birthday takes it as (year, month, day). When that is a real date (polars'
+    ``to_date`` refuses 2023-02-30 as ``dt.date`` does), not in the future and not in a
+    no-year marker year (0000 and 1604, left to read_birthday), it returns
+    ``date.isoformat()``, which is the text itself: four-digit year, two-digit month and
+    day. ``tests/normalize/test_dates_fast.py`` holds it to read_birthday.
+    """
+    parsed = values.str.to_date("%Y-%m-%d", strict=False)
+    plain = (
+        values.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        & parsed.is_not_null()
+        & (parsed <= today)
+        & ~values.str.head(4).is_in([f"{year:04d}" for year in NO_YEAR_MARKERS])
+    )
+    return values.to_frame("value").select(
+        pl.when(pl.lit(plain)).then(pl.col("value")).alias("value")
+    )["value"]
+
+
 @step
 def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite ``birthday`` of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     raw = pl.col("birthday").str.strip_chars().replace("", None)
-    distinct = frame.select(raw.unique().drop_nulls())["birthday"].to_list()
-    if not distinct:
+    distinct = frame.select(raw.unique().drop_nulls())["birthday"]
+    if distinct.is_empty():
         return frame.with_columns(raw.alias("birthday"))
     month_first = region in MONTH_FIRST_REGIONS
     today = dt.date.today()
-    read = [read_birthday(value, month_first=month_first, today=today) for value in distinct]
-    results = pl.DataFrame(
-        {
-            "__raw": distinct,
-            "__birthday": [value for value, _ in read],
-            "__problem": [problem for _, problem in read],
-        },
-        schema={"__raw": pl.String, "__birthday": pl.String, "__problem": pl.String},
+    iso = (
+        _plain_iso(distinct, today)
+        if _FAST_PATH
+        else pl.repeat(None, len(distinct), dtype=pl.String, eager=True)
+    )
+    rest = distinct.filter(iso.is_null()).to_list()
+    read = [read_birthday(value, month_first=month_first, today=today) for value in rest]
+    results = pl.concat(
+        [
+            pl.DataFrame(
+                {"__raw": distinct, "__birthday": iso, "__problem": iso.clear(len(iso))}
+            ).filter(pl.col("__birthday").is_not_null()),
+            pl.DataFrame(
+                {
+                    "__raw": rest,
+                    "__birthday": [value for value, _ in read],
+                    "__problem": [problem for _, problem in read],
+                },
+                schema={"__raw": pl.String, "__birthday": pl.String, "__problem": pl.String},
+            ),
+        ]
     )
     looked_up = frame.select(ROW, raw.alias("__raw")).join(
         results, on="__raw", how="left", maintain_order="left"
