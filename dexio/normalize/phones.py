@@ -606,6 +606,26 @@ def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     :data:`_MIN_GROUP` is left to parse_phone, which is cheaper for a handful of numbers.
     """
     pairs = pairs.with_row_index("__id")
+    found = _claim(pairs)
+    done = pairs.join(found, on="__id", how="inner", maintain_order="left").drop("__id")
+    return done, pairs.join(found, on="__id", how="anti").drop("__id")
+
+
+def _parse_fast_in_place(items: pl.DataFrame) -> pl.DataFrame:
+    """``items`` with parse_phone's fields where the fast path claims them, null elsewhere.
+
+    The same as :func:`_parse_fast` without splitting ``items``: the answers are gathered
+    to the items' own rows (their position is the id), which keeps their order.
+    """
+    found = _claim(items.with_row_index("__id"))
+    index = pl.Series("__index", [], dtype=pl.UInt32).extend_constant(None, items.height)
+    index.scatter(found["__id"], pl.int_range(found.height, dtype=pl.UInt32, eager=True))
+    found = found.rechunk()  # one gather per column from one chunk (see aligned)
+    return items.with_columns(found[name].gather(index) for name in _PARSED_FIELDS)
+
+
+def _claim(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``__id`` and parse_phone's fields of the ``pairs`` (with ``__id``) the fast path parses."""
     text = pl.col("__text")
     shaped = pairs.filter(text.str.contains(_PLAIN_NUMBER)).select(
         "__id",
@@ -631,15 +651,13 @@ def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if group.height >= _MIN_GROUP
     ]
     parsed = [c for c in claimed if c is not None]
-    found = (
+    return (
         pl.concat(parsed)
         if parsed
         else pl.DataFrame(
             schema={"__id": pairs["__id"].dtype, **dict.fromkeys(_PARSED_FIELDS, pl.String)}
         )
     )
-    done = pairs.join(found, on="__id", how="inner", maintain_order="left").drop("__id")
-    return done, pairs.join(found, on="__id", how="anti").drop("__id")
 
 
 @step
@@ -662,11 +680,11 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     # cost more than it saves. The rest cost one parse_phone call per distinct
     # (text, region) pair.
     items = items.with_columns(_parse_text(pl.col("__raw")).alias("__text"))
-    if _FAST_PATH:
-        done, rest = _parse_fast(items)
-    else:
-        done, rest = items.clear().with_columns(_EMPTY_PARSED), items
-    if rest.height:
+    items = _parse_fast_in_place(items) if _FAST_PATH else items.with_columns(_EMPTY_PARSED)
+    # Every number the fast path claims has its E.164 form; the rest have none yet.
+    if items["__shown"].null_count():
+        done = items.filter(pl.col("__shown").is_not_null())
+        rest = items.filter(pl.col("__shown").is_null()).drop(_PARSED_FIELDS)
         pairs = rest.select("__text", "__region").unique()
         parsed = [parse_phone(text, hint) for text, hint in pairs.iter_rows()]
         columns = list(zip(*parsed, strict=True)) or [()] * len(_PARSED_FIELDS)
@@ -676,8 +694,6 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         )
         rest = rest.join(parsed_pairs, on=["__text", "__region"], how="left")
         items = pl.concat([done, rest.select(done.columns)]).sort(ROW, "__position")
-    else:
-        items = done.sort(ROW, "__position")
 
     labels = items["label"].unique().drop_nulls().to_list()
     read = {label: read_label(label) for label in labels}
