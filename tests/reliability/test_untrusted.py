@@ -35,7 +35,9 @@ FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 
 
 def files_under(folder: Path) -> set[Path]:
-    return {p for p in folder.rglob("*")}
+    # os.walk skips what vanishes mid-walk: /tmp is shared with other processes, and
+    # Path.rglob raised FileNotFoundError when one of them removed a folder meanwhile.
+    return {Path(root, name) for root, dirs, files in os.walk(folder) for name in dirs + files}
 
 
 @pytest.mark.timeout(120)
