@@ -500,13 +500,20 @@ def _payloads(rows: pl.DataFrame) -> pl.DataFrame:
     its patch (``{}`` when it only adds follow-ups), and follow-ups are the ``tags`` /
     ``notes`` / ``reminders`` of the patch (null when none)."""
     action = pl.col("action")
-    return rows.select(
-        payload=pl.when(action == "create")
-        .then(json_object(SCHEMA))
-        .when(action == "update")
-        .then(_json_pick(_UPDATE_KEYS, empty="{}")),
-        followups=_json_pick(_FOLLOWUP_KEYS, empty=None),
+    # A when/then computes every branch for every row: leave out the JSON-path parsing of
+    # patches where a slice has none (most of an import into an empty account).
+    create = pl.when(action == "create").then(json_object(SCHEMA))
+    payload = (
+        create.when(action == "update").then(_json_pick(_UPDATE_KEYS, empty="{}"))
+        if (rows["action"] == "update").any()
+        else create
     )
+    followups = (
+        _json_pick(_FOLLOWUP_KEYS, empty=None)
+        if rows["patch"].is_not_null().any()
+        else pl.lit(None, pl.String)
+    )
+    return rows.select(payload=payload, followups=followups)
 
 
 def items_from_plan(planned: pl.DataFrame, merged: pl.DataFrame | None = None) -> pl.DataFrame:
