@@ -131,20 +131,31 @@ def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
     names = feats.select("fn", "ln")
     p = pairs.hstack(at(names, pairs["a"], "_a")).hstack(at(names, pairs["b"], "_b"))
     combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
-    uniq = (
-        pl.concat(
-            [p.select(x=pl.col(l), y=pl.col(r)) for l, r in combos]  # noqa: E741
-        )
-        .drop_nulls()
-        .unique()
+    # Each name part is numbered (its place in the sorted list of the parts these pairs
+    # hold) and a pair of parts (x, y) is the number x * n + y: the distinct pairs are found,
+    # and each combination looks its score up, on integers (a search in the sorted pair
+    # numbers) instead of hashing and joining the strings four times. Same table, same
+    # answers: a combination with a null part has no number and so no score, as a left join
+    # on the null part found none.
+    parts = ("fn_a", "ln_a", "fn_b", "ln_b")
+    vocab = pl.concat([p[c] for c in parts]).drop_nulls().unique().sort()
+    n = max(vocab.len(), 1)
+    number = {c: p[c].cast(pl.Enum(vocab)).to_physical().cast(pl.UInt64) for c in parts}
+    keys = [number[l] * n + number[r] for l, r in combos]  # noqa: E741
+    uniq = pl.concat(keys).drop_nulls().unique().sort()
+    table = name_similarities(
+        pl.DataFrame({"x": vocab.gather(uniq // n), "y": vocab.gather(uniq % n)})
     )
-    table = name_similarities(uniq)
-    for (l, r), name in zip(combos, ["ff", "ll", "fl", "lf"], strict=True):  # noqa: E741
-        p = p.join(
-            table.rename({"x": l, "y": r, "s": f"s_{name}", "nick": f"nick_{name}"}),
-            on=[l, r],
-            how="left",
-        )
+    scores = []
+    for key, name in zip(keys, ["ff", "ll", "fl", "lf"], strict=True):
+        # search_sorted puts a null key first: the mask makes its row's index null, and
+        # gathering at a null index gives null.
+        hit = pl.select(pl.when(key.is_not_null()).then(uniq.search_sorted(key))).to_series()
+        scores += [
+            table["s"].gather(hit).alias(f"s_{name}"),
+            table["nick"].gather(hit).alias(f"nick_{name}"),
+        ]
+    p = p.hstack(scores)
     straight = pl.mean_horizontal("s_ff", "s_ll")
     swapped_score = pl.mean_horizontal("s_fl", "s_lf") - 0.01
     use_swap = (

@@ -27,7 +27,7 @@ from dexio.dedupe._features import (
     name_similarities,
     name_similarity,
 )
-from dexio.dedupe._matching import Options, _formal_table, candidates
+from dexio.dedupe._matching import Options, _formal_table, at, candidates, score_names
 from dexio.dedupe._survivorship import MERGED_SCALARS, _quote, merge_scalars, rank_members
 from dexio.nicknames import GROUPS
 from dexio.normalize import normalize
@@ -116,6 +116,65 @@ def test_distinctive_equals_distinctive_user(
     got = set(kept.iter_rows())
     expected = {(i, u) for i, (u, f, l) in enumerate(rows) if distinctive_user(u, f, l)}  # noqa: E741
     assert got == expected
+
+
+def reference_score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
+    """score_names as it was before it looked scores up by numbered name parts."""
+    names = feats.select("fn", "ln")
+    p = pairs.hstack(at(names, pairs["a"], "_a")).hstack(at(names, pairs["b"], "_b"))
+    combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
+    uniq = pl.concat([p.select(x=pl.col(x), y=pl.col(y)) for x, y in combos]).drop_nulls().unique()
+    table = name_similarities(uniq)
+    for (x, y), name in zip(combos, ["ff", "ll", "fl", "lf"], strict=True):
+        p = p.join(
+            table.rename({"x": x, "y": y, "s": f"s_{name}", "nick": f"nick_{name}"}),
+            on=[x, y],
+            how="left",
+            maintain_order="left",
+        )
+    straight = pl.mean_horizontal("s_ff", "s_ll")
+    swapped_score = pl.mean_horizontal("s_fl", "s_lf") - 0.01
+    use_swap = (
+        pl.col("s_fl").is_not_null() & pl.col("s_lf").is_not_null() & (swapped_score > straight)
+    )
+    return p.with_columns(
+        swapped=use_swap.fill_null(False),
+        s_first=pl.when(use_swap).then(pl.col("s_fl")).otherwise(pl.col("s_ff")),
+        s_last=pl.when(use_swap).then(pl.col("s_lf")).otherwise(pl.col("s_ll")),
+        nickname=pl.when(use_swap)
+        .then(pl.col("nick_fl") | pl.col("nick_lf"))
+        .otherwise(pl.col("nick_ff"))
+        .fill_null(False),
+        name_score=pl.max_horizontal(straight, swapped_score.fill_null(0.0)),
+    ).drop("s_ff", "s_ll", "s_fl", "s_lf", "nick_ff", "nick_ll", "nick_fl", "nick_lf")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), name_text), st.one_of(st.none(), name_text)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),
+)
+def test_score_names_equals_the_join_on_name_texts(
+    people: list[tuple[str | None, str | None]], links: list[tuple[int, int]]
+) -> None:
+    # a missing part is null, as in features; folding may also make a part null
+    feats = pl.DataFrame(
+        {
+            "fn": [None if f is None else folded([f])[0] for f, _ in people],
+            "ln": [None if ln is None else folded([ln])[0] for _, ln in people],
+        },
+        schema={"fn": pl.String, "ln": pl.String},
+    )
+    pairs = pl.DataFrame(
+        [(a % feats.height, b % feats.height) for a, b in links],
+        schema={"a": pl.UInt32, "b": pl.UInt32},
+        orient="row",
+    )
+    assert score_names(pairs, feats).equals(reference_score_names(pairs, feats))
 
 
 # -- the whole-file checks: each fast step against the code it replaced ----------------------
@@ -301,3 +360,27 @@ def test_a_frame_in_several_chunks_gives_the_same_result(generated: pl.DataFrame
     assert many.contacts.equals(one.contacts)
     assert many.merged.equals(one.merged)
     assert many.pairs.equals(one.pairs)
+
+
+def test_score_names_equals_the_join_on_name_texts_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    # every candidate pair, each record with the next one (names missing, swapped,
+    # nicknames and typos meet here) and each record with itself; every seventh first name
+    # and eleventh last name removed, as records without them have
+    row = pl.int_range(pl.len())
+    feats = features(generated).with_columns(
+        fn=pl.when(row % 7 != 3).then("fn"), ln=pl.when(row % 11 != 5).then("ln")
+    )
+    ids = generated["_i"]
+    pairs = pl.concat(
+        [
+            candidates(feats, Options()),
+            pl.DataFrame({"a": ids, "b": ids.shift(-1, fill_value=0)}),
+            pl.DataFrame({"a": ids, "b": ids}),
+        ]
+    )
+    fast = score_names(pairs, feats)
+    assert fast["name_score"].is_not_null().sum() > 2000
+    assert fast["swapped"].any() and fast["nickname"].any()
+    assert fast.equals(reference_score_names(pairs, feats))
