@@ -313,6 +313,14 @@ def name_similarities(pairs: pl.DataFrame) -> pl.DataFrame:
     contained = (ta.list.len() != tb.list.len()) & (
         (ta.list.set_difference(tb).list.len() == 0) | (tb.list.set_difference(ta).list.len() == 0)
     )
+    # Two texts without a space, neither empty, are one token each: never "contained". The
+    # token lists are built only for the other rows (most names are one word).
+    several = x.str.contains(" ", literal=True) | y.str.contains(" ", literal=True)
+    several = several | (x == "") | (y == "")
+    multi = pairs.with_row_index("_r").filter(several)
+    is_contained = pl.repeat(False, pairs.height, eager=True).scatter(
+        multi["_r"], multi.select(contained).to_series()
+    )
     initial = ((x.str.len_chars() == 1) & y.str.starts_with(x)) | (
         (y.str.len_chars() == 1) & x.str.starts_with(y)
     )
@@ -324,7 +332,7 @@ def name_similarities(pairs: pl.DataFrame) -> pl.DataFrame:
         .then(1.0)
         .when(pl.col("nick"))
         .then(0.95)
-        .when(initial | contained)
+        .when(initial | pl.lit(is_contained))
         .then(0.9)
         .otherwise(pl.col("_jaro"))
         .cast(pl.Float32),

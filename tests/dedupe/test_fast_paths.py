@@ -384,3 +384,32 @@ def test_score_names_equals_the_join_on_name_texts_on_a_generated_file(
     assert fast["name_score"].is_not_null().sum() > 2000
     assert fast["swapped"].any() and fast["nickname"].any()
     assert fast.equals(reference_score_names(pairs, feats))
+
+
+def test_name_similarities_equal_name_similarity_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    # every pairing of name parts of candidate pairs, with multi-word and empty names added:
+    # the token comparison runs only on rows with a space or an empty text
+    feats = features(generated)
+    pairs = candidates(feats, Options())
+    names = feats.select("fn", "ln")
+    ends = [at(names, pairs[end], f"_{end}") for end in "ab"]
+    both = pl.concat(ends, how="horizontal")
+    combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
+    extra = [("de la cruz", "cruz"), ("", "ann"), ("ann", ""), ("", ""), ("mary ann", "ann")]
+    frame = (
+        pl.concat(
+            [
+                *[both.select(x=pl.col(x), y=pl.col(y)) for x, y in combos],
+                pl.DataFrame(extra, schema={"x": pl.String, "y": pl.String}, orient="row"),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+    )
+    assert frame.height > 1000
+    out = name_similarities(frame)
+    expected = [name_similarity(x, y) for x, y in frame.iter_rows()]
+    assert out["s"].equals(pl.Series("s", expected, dtype=pl.Float32))
+    assert (out["s"] == 0.9).sum() > 0
