@@ -66,7 +66,7 @@ def _empty_edges() -> pl.DataFrame:
 
 
 def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """(``_i``, ``kind``, ``value``, ``role``) for every e-mail, phone and LinkedIn key."""
+    """(``_i``, ``kind``, ``value``) for every e-mail, phone and LinkedIn key."""
     emails = (
         frame.select("_i", "emails")
         .explode("emails")
@@ -80,17 +80,28 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
     local = pl.col("value").str.extract(r"^([^@]+)@", 1)
     domain = pl.col("value").str.extract(r"@(.+)$", 1)
     gmail = domain.is_in(["gmail.com", "googlemail.com"]).fill_null(False)
-    emails = emails.with_columns(
-        _gmail=gmail, role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+    # The domain the pattern finds runs to the end of the text, so a Gmail address ends in
+    # "@gmail.com" or "@googlemail.com": a plain suffix test picks the few rows the pattern
+    # has to read (it decides, as before).
+    suffix = pl.col("value").str.ends_with("@gmail.com") | pl.col("value").str.ends_with(
+        "@googlemail.com"
     )
+    emails = emails.with_columns(_maybe=suffix.fill_null(False))
+    maybe = emails.filter("_maybe").with_columns(_gmail=gmail)
     # (rewritten on the Gmail rows only; the others keep their value untouched)
-    gmail_rows = emails.filter("_gmail").with_columns(
+    gmail_rows = maybe.filter("_gmail").with_columns(
         value=pl.concat_str(
             [local.str.replace(r"\+.*$", "").str.replace_all(".", "", literal=True)],
         )
         + pl.lit("@gmail.com")
     )
-    emails = pl.concat([emails.filter(~pl.col("_gmail")), gmail_rows]).drop("_gmail")
+    emails = pl.concat(
+        [
+            emails.filter(~pl.col("_maybe")).drop("_maybe"),
+            maybe.filter(~pl.col("_gmail")).drop("_maybe", "_gmail"),
+            gmail_rows.drop("_maybe", "_gmail"),
+        ]
+    )
     phones = (
         frame.select("_i", "phones")
         .explode("phones")
@@ -99,17 +110,31 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
             kind=pl.lit("phone"),
             value=pl.col("phones").struct.field("phone_number_sanitized").str.strip_chars(),
         )
-        .with_columns(role=pl.lit(False))
     )
     linkedin = frame.select(
         "_i",
         kind=pl.lit("linkedin"),
         value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
-        role=pl.lit(False),
     )
     keys = pl.concat([emails, phones, linkedin])
     keys = keys.filter(pl.col("value").is_not_null() & (pl.col("value").str.len_chars() > 0))
     return keys.unique(["_i", "kind", "value"])
+
+
+def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
+    """(``kind``, ``value``, ``n``, ``role``) for the keys of :func:`exact_keys` that two
+    records or more hold: how many, and whether it is a role mailbox."""
+    sizes = keys.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") > 1)
+    # A role mailbox (info@) is told by its address alone, so it is looked for only among
+    # the keys held by two records or more, the only ones whose role matters. (A Gmail
+    # key's user is the same before and after exact_keys rewrote it: email_user drops the
+    # +tag and the dots too; an address with no user is no role mailbox.)
+    return sizes.with_columns(
+        role=(
+            (pl.col("kind") == "email")
+            & email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+        ).fill_null(False)
+    )
 
 
 def at(records: pl.DataFrame, index: pl.Series, suffix: str = "") -> pl.DataFrame:
@@ -194,8 +219,7 @@ class ExactLinks:
 def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> ExactLinks:
     """Links through e-mail, phone and LinkedIn keys, and the links refused."""
     keys = exact_keys(frame)
-    sizes = keys.group_by("kind", "value").agg(n=pl.len(), role=pl.col("role").any())
-    sizes = sizes.filter(pl.col("n") > 1)
+    sizes = key_groups(keys)
     shared = sizes.filter((pl.col("n") > opts.shared_key_size) | pl.col("role"))
     small = sizes.filter((pl.col("n") <= opts.shared_key_size) & ~pl.col("role"))
 

@@ -18,16 +18,26 @@ from hypothesis import strategies as st
 
 from dexio.dedupe import _match, dedupe
 from dexio.dedupe._features import (
+    ROLE_MAILBOXES,
     _distinctive,
     company_key,
     distinctive_user,
+    email_user,
     features,
     fold,
     is_nickname_pair,
     name_similarities,
     name_similarity,
 )
-from dexio.dedupe._matching import Options, _formal_table, at, candidates, score_names
+from dexio.dedupe._matching import (
+    Options,
+    _formal_table,
+    at,
+    candidates,
+    exact_keys,
+    key_groups,
+    score_names,
+)
 from dexio.dedupe._survivorship import MERGED_SCALARS, _quote, merge_scalars, rank_members
 from dexio.nicknames import GROUPS
 from dexio.normalize import normalize
@@ -175,6 +185,89 @@ def test_score_names_equals_the_join_on_name_texts(
         orient="row",
     )
     assert score_names(pairs, feats).equals(reference_score_names(pairs, feats))
+
+
+def reference_key_groups(frame: pl.DataFrame) -> pl.DataFrame:
+    """exact_keys and the key counts of exact_edges as they were before the role of a key
+    was looked for only among shared keys and the Gmail pattern only on Gmail suffixes."""
+    emails = (
+        frame.select("_i", "emails")
+        .explode("emails")
+        .select(
+            "_i",
+            kind=pl.lit("email"),
+            value=pl.col("emails").struct.field("email").str.strip_chars().str.to_lowercase(),
+        )
+    )
+    local = pl.col("value").str.extract(r"^([^@]+)@", 1)
+    domain = pl.col("value").str.extract(r"@(.+)$", 1)
+    gmail = domain.is_in(["gmail.com", "googlemail.com"]).fill_null(False)
+    emails = emails.with_columns(
+        _gmail=gmail, role=email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+    )
+    gmail_rows = emails.filter("_gmail").with_columns(
+        value=pl.concat_str(
+            [local.str.replace(r"\+.*$", "").str.replace_all(".", "", literal=True)],
+        )
+        + pl.lit("@gmail.com")
+    )
+    emails = pl.concat([emails.filter(~pl.col("_gmail")), gmail_rows]).drop("_gmail")
+    phones = (
+        frame.select("_i", "phones")
+        .explode("phones")
+        .select(
+            "_i",
+            kind=pl.lit("phone"),
+            value=pl.col("phones").struct.field("phone_number_sanitized").str.strip_chars(),
+        )
+        .with_columns(role=pl.lit(False))
+    )
+    linkedin = frame.select(
+        "_i",
+        kind=pl.lit("linkedin"),
+        value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
+        role=pl.lit(False),
+    )
+    keys = pl.concat([emails, phones, linkedin])
+    keys = keys.filter(pl.col("value").is_not_null() & (pl.col("value").str.len_chars() > 0))
+    keys = keys.unique(["_i", "kind", "value"])
+    sizes = keys.group_by("kind", "value").agg(n=pl.len(), role=pl.col("role").any())
+    return sizes.filter(pl.col("n") > 1)
+
+
+def key_groups_now(frame: pl.DataFrame) -> pl.DataFrame:
+    return key_groups(exact_keys(frame)).select("kind", "value", "n", "role")
+
+
+address = st.builds(
+    lambda user, tag, domain: f"{user}{tag}@{domain}",
+    st.sampled_from(["info", "i.n.fo", "Info", "john.smith", "john_smith", "", ".", "a@b", "x\n"]),
+    st.sampled_from(["", "+news", "+", "+a.b"]),
+    st.sampled_from(["gmail.com", "googlemail.com", "GMail.com", "x.gmail.com", "gmail.com\n"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.one_of(address, st.just(" INFO@Acme.com ")), max_size=3), max_size=8))
+def test_key_groups_equal_the_counts_they_replaced(records: list[list[str]]) -> None:
+    email_type = pl.Struct({"email": pl.String})
+    phone_type = pl.Struct({"phone_number_sanitized": pl.String})
+    frame = pl.DataFrame(
+        {
+            "_i": pl.Series(range(len(records)), dtype=pl.UInt32),
+            "emails": [[{"email": e} for e in r] for r in records],
+            "phones": [[] for _ in records],
+            "linkedin": [None for _ in records],
+        },
+        schema={
+            "_i": pl.UInt32,
+            "emails": pl.List(email_type),
+            "phones": pl.List(phone_type),
+            "linkedin": pl.String,
+        },
+    )
+    ordered = ["kind", "value"]
+    assert key_groups_now(frame).sort(ordered).equals(reference_key_groups(frame).sort(ordered))
 
 
 # -- the whole-file checks: each fast step against the code it replaced ----------------------
@@ -413,3 +506,11 @@ def test_name_similarities_equal_name_similarity_on_a_generated_file(
     expected = [name_similarity(x, y) for x, y in frame.iter_rows()]
     assert out["s"].equals(pl.Series("s", expected, dtype=pl.Float32))
     assert (out["s"] == 0.9).sum() > 0
+
+
+def test_key_groups_equal_the_counts_they_replaced_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    now, before = key_groups_now(generated), reference_key_groups(generated)
+    assert now.height > 100 and now["value"].str.ends_with("@gmail.com").any()
+    assert now.sort("kind", "value").equals(before.sort("kind", "value"))
