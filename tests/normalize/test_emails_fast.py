@@ -7,9 +7,7 @@ hold ``normalize_emails`` to the same output with the fast path on and off.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,18 +186,6 @@ def _assert_same_either_way(frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
     assert with_fast_path.write_ndjson() == without.write_ndjson()
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        generator = importlib.import_module("generate")
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    path = tmp_path_factory.mktemp("generated") / "contacts.csv"
-    generator.write_csv(path, generator.generate(4000, 0.15, 7))
-    return dexio.read(path)
-
-
 def test_step_output_is_the_same_with_and_without_the_fast_path_on_a_generated_file(
     generated: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,17 +193,10 @@ def test_step_output_is_the_same_with_and_without_the_fast_path_on_a_generated_f
     _assert_same_either_way(generated, monkeypatch)
 
 
-def _sample_files() -> Iterator[Path]:
-    for path in sorted(SAMPLES.rglob("*")):
-        if path.is_file() and path.suffix in {".csv", ".txt", ".xlsx", ".vcf"}:
-            yield path
-
-
-@pytest.mark.parametrize("path", list(_sample_files()), ids=lambda p: p.name)
 def test_step_output_is_the_same_with_and_without_the_fast_path_on_samples(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _assert_same_either_way(dexio.read(path), monkeypatch)
+    _assert_same_either_way(dexio.read(sample_path), monkeypatch)
 
 
 def _strings_with_at(value: Any) -> Iterator[str]:

@@ -7,8 +7,6 @@ the emails and phones steps (and the whole stage) to the output of the general p
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,18 +154,6 @@ def test_a_lone_entry_is_ranked_first_and_keeps_its_label() -> None:
             "ranking": 1,
         }
     ]
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        generator = importlib.import_module("generate")
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    path = tmp_path_factory.mktemp("generated") / "contacts.csv"
-    generator.write_csv(path, generator.generate(6000, 0.15, 7))
-    return dexio.read(path)
 
 
 def test_the_stage_is_the_same_either_way_on_a_generated_file(
