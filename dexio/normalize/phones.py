@@ -1,7 +1,7 @@
 """Phone numbers: E.164 through phonenumbers, one label vocabulary, no repeats per contact.
 
 Plain numbers (``+<digits>``, ``<digits>``) are parsed column-wise, in place, with
-phonenumbers' own metadata (``_parse_fast``, exact against :func:`parse_phone`); the rest
+phonenumbers' own metadata (``_claim``, exact against :func:`parse_phone`); the rest
 cost one phonenumbers call per distinct (number as written, region) pair. A number that will not parse stays in the list exactly
 as written, flagged.
 """
@@ -599,23 +599,12 @@ def _finish(numbers: pl.DataFrame, code: int, region: str) -> pl.DataFrame | Non
     )
 
 
-def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(pairs parsed here with parse_phone's fields, pairs left for parse_phone).
-
-    Work is done per parse region and per calling code; a group smaller than
-    :data:`_MIN_GROUP` is left to parse_phone, which is cheaper for a handful of numbers.
-    """
-    pairs = pairs.with_row_index("__id")
-    found = _claim(pairs)
-    done = pairs.join(found, on="__id", how="inner", maintain_order="left").drop("__id")
-    return done, pairs.join(found, on="__id", how="anti").drop("__id")
-
-
 def _parse_fast_in_place(items: pl.DataFrame) -> pl.DataFrame:
     """``items`` with parse_phone's fields where the fast path claims them, null elsewhere.
 
-    The same as :func:`_parse_fast` without splitting ``items``: the answers are gathered
-    to the items' own rows (their position is the id), which keeps their order.
+    The answers of :func:`_claim` are gathered to the items' own rows (their position is
+    the id), which keeps their order. A group smaller than :data:`_MIN_GROUP` is left to
+    parse_phone, which is cheaper for a handful of numbers.
     """
     found = _claim(items.with_row_index("__id"))
     index = pl.Series("__index", [], dtype=pl.UInt32).extend_constant(None, items.height)

@@ -1,7 +1,7 @@
 """The plain-number fast path gives exactly what phonenumbers gives, and so does the step.
 
-``_parse_fast`` answers for ``+<digits>`` and plain ``<digits>`` numbers without calling
-phonenumbers; these tests hold every number it claims to :func:`parse_phone` (random
+``_claim`` (split into claimed / left by ``_parse_fast`` here) answers for ``+<digits>``
+and plain ``<digits>`` numbers without calling phonenumbers; these tests hold every number it claims to :func:`parse_phone` (random
 digits, every region's example numbers and their near misses), check that it claims the
 common shapes at all, and hold ``normalize_phones`` to the same output with the fast path
 on and off.
@@ -22,7 +22,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 import dexio
 from dexio.normalize import phones
-from dexio.normalize.phones import _parse_fast, normalize_phones, parse_phone
+from dexio.normalize.phones import _claim, normalize_phones, parse_phone
 from dexio.schema import from_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +46,14 @@ def _fast_path_for_every_group() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(phones, "_MIN_GROUP", 1)
         yield
+
+
+def _parse_fast(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(pairs the fast path parses, with parse_phone's fields; pairs it leaves alone)."""
+    pairs = pairs.with_row_index("__id")
+    found = _claim(pairs)
+    done = pairs.join(found, on="__id", how="inner", maintain_order="left").drop("__id")
+    return done, pairs.join(found, on="__id", how="anti").drop("__id")
 
 
 def _frame(pairs: list[tuple[str, str]]) -> pl.DataFrame:
