@@ -1,8 +1,9 @@
 """The mapping's fast column builders give exactly what their plain polars definitions give.
 
-``gather_items`` stands for ``concat_list(items).list.drop_nulls()`` and the ``plain`` keys
-of ``extra_json`` for polars' own JSON encoding of every value; these tests hold each fast
-version to its definition on random columns, nulls, escapes and non-ASCII text included.
+``gather_items`` stands for ``concat_list(items).list.drop_nulls()``, the ``plain`` keys of
+``extra_json`` for polars' own JSON encoding of every value, and the ``linkedin_handle``
+transform's cut for its capturing regex; these tests hold each fast version to its
+definition on random columns, nulls, escapes and non-ASCII text included.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dexio.mapping import extra_json, gather_items, plain_strings
+from dexio.mapping import LINKEDIN_HANDLE, _transform, extra_json, gather_items, plain_strings
 from dexio.schema import EMAIL
 
 # Cells JSON must escape ("\x00".."\x1f", '"', "\\") next to ones it leaves as they are.
@@ -75,3 +76,29 @@ def test_plain_extra_is_polars_encoding(cells: list[list[str | None]], key: str)
     for text, row in zip(fast, frame.iter_rows(named=True), strict=True):
         kept = {k: v for k, v in row.items() if v is not None}
         assert (json.loads(text) if text is not None else {}) == kept
+
+
+LINKEDIN_PARTS = st.tuples(
+    st.sampled_from(
+        [
+            "",
+            "https://www.linkedin.com/in/",
+            "HTTPS://WWW.LinkedIn.com/IN/",
+            "http://linkedin.com/pub/",
+            "see https://www.linkedin.com/in/",
+            "https://www.linkedin.com/",
+        ]
+    ),
+    st.text(alphabet="aZ09_-/?# \u00a0é", max_size=8),
+    st.sampled_from(["", "/", "//", "?trk=x", " ", "/in/x"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), LINKEDIN_PARTS.map("".join)), max_size=10))
+def test_linkedin_handle_is_the_regex_capture(cells: list[str | None]) -> None:
+    frame = pl.DataFrame({"url": cells}, schema={"url": pl.String})
+    value = pl.col("url")
+    fast = frame.select(_transform(value, "linkedin_handle")).to_series()
+    regex = frame.select(pl.coalesce(value.str.extract(LINKEDIN_HANDLE, 1), value)).to_series()
+    assert fast.to_list() == regex.to_list()
