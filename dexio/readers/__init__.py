@@ -31,6 +31,7 @@ from dexio.readers.text import (
     Delimited,
     RawTable,
     Refused,
+    ahead,
     read_delimited,
     read_pieces,
     sniff_delimited,
@@ -172,7 +173,7 @@ def read_in_pieces(
     )
     frames: list[pl.DataFrame] = []
     try:
-        for piece in read_pieces(file, delimited):
+        for piece in ahead(read_pieces(file, delimited)):
             if reading.mapping is None:  # after the first piece, as for a whole table
                 reading.mapping = detect_mapping(delimited.header)
                 reading.mapping_detected = True
