@@ -162,8 +162,9 @@ def read_in_pieces(
     """Parse, tidy and map the file a piece at a time (:func:`~dexio.readers.text.read_pieces`);
     ``None`` when polars refuses a piece.
 
-    Only one piece of raw strings exists at a time next to the canonical frame being
-    built; reading the whole raw table first cost more than the canonical frame itself.
+    A few pieces of raw strings exist at a time next to the canonical frame being built
+    (the one being mapped, the next, parsed meanwhile in a thread: :func:`ahead`, and
+    one waiting); reading the whole raw table first cost more than the canonical frame.
     The mapping is per row and decides nothing from the data that would not hold for any
     part of it (see :func:`~dexio.mapping.apply_mapping`), so the pieces map to the rows
     the whole table would.

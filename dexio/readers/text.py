@@ -353,9 +353,10 @@ class _Failed:
 
 def ahead(items: Generator[T, None, None]) -> Generator[T, None, None]:
     """The items of ``items``, each made in a thread while the caller works on the one
-    before: polars releases the GIL while it parses and maps, so parsing a piece and mapping
-    the previous one overlap (one more piece in memory). An exception in the thread is
-    raised here, at the item it stopped; when the caller stops early, ``items`` is closed.
+    before: polars releases the GIL while it parses and maps, so parsing a piece and
+    mapping the previous one overlap (at most two more pieces in memory: one waiting, one
+    being made). An exception in the thread is raised here, at the item it stopped; when
+    the caller stops early, ``items`` is closed.
     """
     handoff: queue.Queue[T | _Failed | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
