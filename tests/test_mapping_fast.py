@@ -1,9 +1,10 @@
 """The mapping's fast column builders give exactly what their plain polars definitions give.
 
 ``gather_items`` stands for ``concat_list(items).list.drop_nulls()``, the ``plain`` keys of
-``extra_json`` for polars' own JSON encoding of every value, and the ``linkedin_handle``
-transform's cut for its capturing regex; these tests hold each fast version to its
-definition on random columns, nulls, escapes and non-ASCII text included.
+``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
+the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
+``concat_list`` and a one-column join for ``concat_str``; these tests hold each fast version
+to its definition on random columns, nulls, escapes and non-ASCII text included.
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dexio.mapping import LINKEDIN_HANDLE, _transform, extra_json, gather_items, plain_strings
-from dexio.schema import EMAIL
+from dexio.mapping import (
+    EXCEL_EPOCH,
+    LINKEDIN_HANDLE,
+    FieldRule,
+    Mapping,
+    _excel_serial_date,
+    _transform,
+    apply_mapping,
+    extra_json,
+    gather_items,
+    plain_strings,
+)
+from dexio.schema import EMAIL, NOTE
 
 # Cells JSON must escape ("\x00".."\x1f", '"', "\\") next to ones it leaves as they are.
 CELLS = st.one_of(
@@ -102,3 +114,51 @@ def test_linkedin_handle_is_the_regex_capture(cells: list[str | None]) -> None:
     fast = frame.select(_transform(value, "linkedin_handle")).to_series()
     regex = frame.select(pl.coalesce(value.str.extract(LINKEDIN_HANDLE, 1), value)).to_series()
     assert fast.to_list() == regex.to_list()
+
+
+SERIALS = st.tuples(
+    st.text(alphabet="0123456789٤5", min_size=4, max_size=6),
+    st.sampled_from(["", ".0", ".00", ".5", ".", " ", "-01"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), SERIALS.map("".join), st.text(max_size=8)), max_size=10))
+def test_excel_serial_date_reads_the_serials_the_regex_captures(cells: list[str | None]) -> None:
+    frame = pl.DataFrame({"birthday": cells}, schema={"birthday": pl.String})
+    value = pl.col("birthday")
+    serial = value.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)).dt.to_string("%Y-%m-%d")
+    regex = pl.when(serial.is_between(10000, 60000)).then(as_date).otherwise(value)
+    assert frame.select(_excel_serial_date(value)).equals(frame.select(regex))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "a note", "x\ny"])), max_size=10))
+def test_notes_and_single_joins_are_their_list_and_concat_definitions(
+    cells: list[str | None],
+) -> None:
+    frame = pl.DataFrame(
+        {"Notes": cells, "City": cells}, schema={"Notes": pl.String, "City": pl.String}
+    )
+    mapping = Mapping(
+        name="t",
+        fields=(
+            FieldRule("notes", ("Notes",)),
+            FieldRule("legacy_location", ("City",), join=", "),
+        ),
+    )
+    mapped = apply_mapping(mapping, frame).frame
+    body = pl.col("Notes")
+    note = pl.struct(body=body, created_at=pl.lit(None, pl.String))
+    expected = frame.select(
+        pl.when(body.is_not_null())
+        .then(pl.concat_list(note))
+        .otherwise(pl.lit([], dtype=pl.List(NOTE)))
+        .alias("notes"),
+        pl.concat_str([pl.col("City")], separator=", ", ignore_nulls=True)
+        .pipe(lambda joined: pl.when(joined.str.len_bytes() > 0).then(joined))
+        .alias("legacy_location"),
+    )
+    assert mapped.select("notes", "legacy_location").equals(expected)
+    assert mapped.schema["notes"] == pl.List(NOTE)
