@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -445,15 +445,29 @@ def _as_date(expr: pl.Expr, date_format: str) -> pl.Expr:
 def _excel_serial_date(expr: pl.Expr) -> pl.Expr:
     """A birthday that is a bare 5-digit number is an Excel date serial (days since
     1899-12-30; 10000 = 1927, 60000 = 2064): show it as the date Excel would."""
-    serial = expr.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    # Where the whole cell matches, its first five characters are the digits: a slice,
+    # ~2x cheaper than capturing them (most birthdays are not serials, and fail fast).
+    digits = pl.when(expr.str.contains(r"^\d{5}(?:\.0+)?$")).then(expr.str.slice(0, 5))
+    serial = digits.cast(pl.Int64, strict=False)
     as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)).dt.to_string("%Y-%m-%d")
     return pl.when(serial.is_between(10000, 60000)).then(as_date).otherwise(expr)
 
 
+#: A LinkedIn profile URL's handle, found anywhere in a cell (``linkedin_handle``).
+LINKEDIN_HANDLE = r"(?i)linkedin\.com/(?:in|pub)/([^/?#\s]+)"
+#: The URL as LinkedIn writes it: there, LINKEDIN_HANDLE finds what follows the prefix.
+LINKEDIN_PREFIX = "https://www.linkedin.com/in/"
+LINKEDIN_USUAL = r"^https://www\.linkedin\.com/in/[A-Za-z0-9_-]+/?$"
+
+
 def _transform(expr: pl.Expr, name: str | None) -> pl.Expr:
     if name == "linkedin_handle":
-        handle = expr.str.extract(r"(?i)linkedin\.com/(?:in|pub)/([^/?#\s]+)", 1)
-        return pl.coalesce(handle, expr)
+        # The usual URL's handle is what follows its prefix: cut out ~2x faster than by the
+        # capturing regex, which reads all the others.
+        usual = expr.str.contains(LINKEDIN_USUAL)
+        other = pl.when(~usual).then(expr).str.extract(LINKEDIN_HANDLE, 1)
+        cut = expr.str.strip_prefix(LINKEDIN_PREFIX).str.strip_suffix("/")
+        return pl.coalesce(pl.when(usual).then(cut).otherwise(other), expr)
     if name == "strip_at":
         return expr.str.strip_prefix("@")
     if name == "one_line":
@@ -629,16 +643,14 @@ def _contact_items(
 
 
 def gather_items(raw: pl.DataFrame, items: list[pl.Expr], dtype: pl.DataType) -> pl.Series:
-    """Per-row lists from per-column items. polars' concat_list of structs is ~10x slower
-    on large files than this: interleave the items row by row (a gather), then a group-by
-    over the already sorted row positions."""
-    columns = raw.select(item.alias(f"item{i}") for i, item in enumerate(items))
-    count, width = raw.height, len(items)
-    stacked = pl.concat([columns[f"item{i}"] for i in range(width)])  # column after column
-    index = pl.int_range(0, count * width, eager=True, dtype=pl.UInt64)
-    interleaved = stacked.gather((index % width) * count + index // width)
-    position = (index // width).set_sorted()
-    long = pl.DataFrame({"position": position, "item": interleaved})
+    """Per-row lists of the non-null items, in item order. polars' concat_list of structs
+    is ~50x slower on large files than this, and list.drop_nulls ~30x: the items side by
+    side as a fixed-size array, flattened row after row, then a group-by over the
+    (already sorted) row positions that leaves the nulls out."""
+    width = len(items)
+    flat = raw.select(pl.concat_arr(items).arr.explode().alias("item"))
+    position = pl.int_range(0, raw.height * width, eager=True, dtype=pl.UInt64) // width
+    long = flat.with_columns(position.set_sorted().alias("position"))
     grouped = long.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
     return grouped["item"].cast(pl.List(dtype))
 
@@ -733,19 +745,33 @@ def _scalar(raw: pl.DataFrame, header: _Header, rule: FieldRule) -> pl.Expr | No
     if rule.date_format:
         exprs = [_as_date(e, rule.date_format) for e in exprs]
     if rule.join is not None:
+        if len(exprs) == 1:  # nothing to join: the same cells, without concat_str's copy
+            return _empty_to_null(exprs[0].cast(pl.String))
         joined = pl.concat_str(exprs, separator=rule.join, ignore_nulls=True)
         return _empty_to_null(joined)
     return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
 
 
-def extra_json(columns: dict[str, pl.Expr]) -> pl.Expr:
+#: The characters JSON escapes in a string (polars' encoder escapes these and no others).
+JSON_ESCAPED = r'[\x00-\x1f"\\]'
+
+
+def extra_json(columns: dict[str, pl.Expr], plain: Collection[str] = ()) -> pl.Expr:
     """A JSON object string of the non-null values (null when there are none).
 
     Each value is encoded by polars as a one-field object and the braces trimmed off, so
-    quoting and escaping stay polars' job; the fragments are then joined.
+    quoting and escaping stay polars' job; the fragments are then joined. The values of
+    the keys in ``plain`` are strings known to hold nothing JSON escapes
+    (:func:`plain_strings`): encoded, they are themselves between quotes, so they are put
+    there directly (~3x faster).
     """
     fragments = []
     for key, value in columns.items():
+        if key in plain:
+            # '{"key":""}' -> '"key":"', the key quoted by polars all the same.
+            empty = pl.select(pl.struct(pl.lit("", pl.String).alias(key)).struct.json_encode())
+            fragments.append(pl.concat_str(pl.lit(empty.item()[1:-2]), value, pl.lit('"')))
+            continue
         encoded = pl.struct(value.alias(key)).struct.json_encode()
         inner = encoded.str.slice(1).str.head(-1)
         fragments.append(pl.when(value.is_not_null()).then(inner))
@@ -753,6 +779,19 @@ def extra_json(columns: dict[str, pl.Expr]) -> pl.Expr:
         return pl.lit(None, pl.String)
     joined = pl.concat_str(fragments, separator=",", ignore_nulls=True)
     return pl.when(joined.str.len_bytes() > 0).then("{" + joined + "}")
+
+
+def plain_strings(raw: pl.DataFrame, columns: dict[str, str]) -> set[str]:
+    """The keys of ``columns`` (key -> column of ``raw``) whose column holds strings with
+    nothing JSON escapes: the ``plain`` of :func:`extra_json`."""
+    strings = {key: col for key, col in columns.items() if raw.schema[col] == pl.String}
+    if not strings:
+        return set()
+    found = raw.select(
+        pl.col(col).str.contains(JSON_ESCAPED).any().alias(f"escaped{i}")
+        for i, col in enumerate(strings.values())
+    ).row(0)
+    return {key for key, escaped in zip(strings, found, strict=True) if not escaped}
 
 
 def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
@@ -785,11 +824,10 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
         if rule.target == "birthday":
             expr = _excel_serial_date(expr)
         if rule.target == "notes":
-            out["notes"] = (
-                pl.when(expr.is_not_null())
-                .then(pl.concat_list(pl.struct(body=expr, created_at=pl.lit(None, pl.String))))
-                .otherwise(pl.lit([], dtype=pl.List(NOTE)))
-            )
+            # One note where there is a text, else []: the struct repeated once or not at
+            # all, ~25% cheaper than a one-item concat_list with an empty otherwise.
+            note = pl.struct(body=expr, created_at=pl.lit(None, pl.String))
+            out["notes"] = note.repeat_by(expr.is_not_null().cast(pl.UInt32)).cast(pl.List(NOTE))
         elif rule.target in out:
             out[rule.target] = pl.coalesce(out[rule.target], expr)
         else:
@@ -812,13 +850,15 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
         out.update(_split_full_name(out))
 
     extras: dict[str, pl.Expr] = {}
+    as_found: dict[str, str] = {}  # key -> the column whose cells it keeps unchanged
     for rule_extra in mapping.extra:
         col = header.find(rule_extra.column)
         if col is not None:
-            value = pl.col(col)
-            extras[rule_extra.key] = (
-                _as_date(value, rule_extra.date_format) if rule_extra.date_format else value
-            )
+            if rule_extra.date_format:
+                extras[rule_extra.key] = _as_date(pl.col(col), rule_extra.date_format)
+            else:
+                extras[rule_extra.key] = pl.col(col)
+                as_found[rule_extra.key] = col
     used_by_rules = set(header.used)
     dropped = [
         c
@@ -827,8 +867,10 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
     ]
     unclaimed = [c for c in data_columns if c not in header.used]
     for col in unclaimed:
-        extras.setdefault(col, pl.col(col))
-    out["extra"] = extra_json(extras)
+        if col not in extras:
+            extras[col] = pl.col(col)
+            as_found[col] = col
+    out["extra"] = extra_json(extras, plain_strings(raw, as_found))
     claimed = [c for c in data_columns if c in header.used and c not in dropped]
     renamed = {ROW_COLUMN: "row", ISSUES_COLUMN: "issues"}
     # Lazily, so polars evaluates a sub-expression used by several outputs only once.

@@ -31,6 +31,7 @@ from dexio.readers.text import (
     Delimited,
     RawTable,
     Refused,
+    ahead,
     read_delimited,
     read_pieces,
     sniff_delimited,
@@ -161,8 +162,9 @@ def read_in_pieces(
     """Parse, tidy and map the file a piece at a time (:func:`~dexio.readers.text.read_pieces`);
     ``None`` when polars refuses a piece.
 
-    Only one piece of raw strings exists at a time next to the canonical frame being
-    built; reading the whole raw table first cost more than the canonical frame itself.
+    A few pieces of raw strings exist at a time next to the canonical frame being built
+    (the one being mapped, the next, parsed meanwhile in a thread: :func:`ahead`, and
+    one waiting); reading the whole raw table first cost more than the canonical frame.
     The mapping is per row and decides nothing from the data that would not hold for any
     part of it (see :func:`~dexio.mapping.apply_mapping`), so the pieces map to the rows
     the whole table would.
@@ -172,7 +174,7 @@ def read_in_pieces(
     )
     frames: list[pl.DataFrame] = []
     try:
-        for piece in read_pieces(file, delimited):
+        for piece in ahead(read_pieces(file, delimited)):
             if reading.mapping is None:  # after the first piece, as for a whole table
                 reading.mapping = detect_mapping(delimited.header)
                 reading.mapping_detected = True

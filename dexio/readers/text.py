@@ -12,11 +12,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -29,6 +31,7 @@ SAMPLE_RECORDS = 200
 #: A cell longer than this is not contact data; it is cut out with a row issue.
 MAX_FIELD_BYTES = 1024 * 1024
 OVERFLOW_COLUMN = "_overflow"
+T = TypeVar("T")
 
 
 @dataclass
@@ -271,7 +274,7 @@ class Refused(Exception):
 
 def read_pieces(
     source: Path, delimited: Delimited, piece_bytes: int | None = None
-) -> Iterator[pl.DataFrame]:
+) -> Generator[pl.DataFrame, None, None]:
     """The tidied table :func:`read_delimited` makes of a file, as consecutive pieces with
     rows numbered on across pieces, each from about ``piece_bytes`` (default
     :data:`PIECE_BYTES`) of the text. The text is ``delimited.body``, or the file itself
@@ -341,6 +344,55 @@ def _pieces(
         raise Refused  # no records: read_delimited says which error that is
 
 
+class _Failed:
+    """What ended the thread of :func:`ahead`: raised again where the items are used."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def ahead(items: Generator[T, None, None]) -> Generator[T, None, None]:
+    """The items of ``items``, each made in a thread while the caller works on the one
+    before: polars releases the GIL while it parses and maps, so parsing a piece and
+    mapping the previous one overlap (at most two more pieces in memory: one waiting, one
+    being made). An exception in the thread is raised here, at the item it stopped; when
+    the caller stops early, ``items`` is closed.
+    """
+    handoff: queue.Queue[T | _Failed | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: T | _Failed | None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            put(_Failed(exc))
+        finally:
+            items.close()
+
+    thread = threading.Thread(target=run, name="dexio-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not None:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def record_blocks(read: Callable[[int], bytes], size: int) -> Iterator[bytes]:
     """The bytes ``read`` returns, in blocks of about ``size`` or more that end after a line
     feed outside quotes (an even number of ``"`` before it); the last block holds the rest.
@@ -367,6 +419,8 @@ def record_blocks(read: Callable[[int], bytes], size: int) -> Iterator[bytes]:
 def _last_record_end(block: bytes, since: int) -> int:
     """Offset just after the last line feed outside quotes in ``block[since:]``; 0 if none.
     (Line feeds before ``since`` are known to be inside quotes: not looked at again.)"""
+    if b'"' not in block:  # most files: found ~30x faster than counted
+        return block.rfind(b"\n", since) + 1
     quotes = block.count(b'"')
     end = len(block)
     while True:

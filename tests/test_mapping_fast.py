@@ -1,0 +1,164 @@
+"""The mapping's fast column builders give exactly what their plain polars definitions give.
+
+``gather_items`` stands for ``concat_list(items).list.drop_nulls()``, the ``plain`` keys of
+``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
+the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
+``concat_list`` and a one-column join for ``concat_str``; these tests hold each fast version
+to its definition on random columns, nulls, escapes and non-ASCII text included.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dexio.mapping import (
+    EXCEL_EPOCH,
+    LINKEDIN_HANDLE,
+    FieldRule,
+    Mapping,
+    _excel_serial_date,
+    _transform,
+    apply_mapping,
+    extra_json,
+    gather_items,
+    plain_strings,
+)
+from dexio.schema import EMAIL, NOTE
+
+# Cells JSON must escape ("\x00".."\x1f", '"', "\\") next to ones it leaves as they are.
+CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["", "a", "ana@example.org", "Zoë", "\u2028", "\x7f", "😀", 'x"y', "a\\b"]),
+    st.text(max_size=6),
+)
+
+
+def columns(width: int) -> st.SearchStrategy[list[list[str | None]]]:
+    return st.integers(0, 12).flatmap(
+        lambda height: st.lists(
+            st.lists(CELLS, min_size=height, max_size=height), min_size=width, max_size=width
+        )
+    )
+
+
+def email_items(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.struct(
+                pl.col(c).alias("email"),
+                pl.lit(f"label{i}").alias("label"),
+                pl.lit(i, pl.Int32).alias("ranking"),
+            )
+        )
+        for i, c in enumerate(frame.columns)
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4).flatmap(columns))
+def test_gather_items_is_concat_list_without_nulls(cells: list[list[str | None]]) -> None:
+    frame = pl.DataFrame(
+        {f"c{i}": col for i, col in enumerate(cells)},
+        schema_overrides={f"c{i}": pl.String for i in range(len(cells))},
+    )
+    items = email_items(frame)
+    expected = frame.select(pl.concat_list(items).list.drop_nulls().cast(pl.List(EMAIL)))
+    gathered = gather_items(frame, items, EMAIL)
+    assert gathered.dtype == pl.List(EMAIL)
+    assert gathered.to_list() == expected.to_series().to_list()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3).flatmap(columns), st.sampled_from(["key", 'k"e\\y', "Zoë ✓", "a.b c"]))
+def test_plain_extra_is_polars_encoding(cells: list[list[str | None]], key: str) -> None:
+    names = [f"{key}{i}" if i else key for i in range(len(cells))]
+    frame = pl.DataFrame(dict(zip(names, cells, strict=True)), schema={n: pl.String for n in names})
+    values = {name: pl.col(name) for name in names}
+    plain = plain_strings(frame, {name: name for name in names})
+    for name, col in zip(names, cells, strict=True):
+        escapes = any(json.dumps(v, ensure_ascii=False)[1:-1] != v for v in col if v is not None)
+        assert (name in plain) == (not escapes)
+    fast = frame.select(extra_json(values, plain)).to_series()
+    encoded = frame.select(extra_json(values)).to_series()
+    assert fast.to_list() == encoded.to_list()
+    for text, row in zip(fast, frame.iter_rows(named=True), strict=True):
+        kept = {k: v for k, v in row.items() if v is not None}
+        assert (json.loads(text) if text is not None else {}) == kept
+
+
+LINKEDIN_PARTS = st.tuples(
+    st.sampled_from(
+        [
+            "",
+            "https://www.linkedin.com/in/",
+            "HTTPS://WWW.LinkedIn.com/IN/",
+            "http://linkedin.com/pub/",
+            "see https://www.linkedin.com/in/",
+            "https://www.linkedin.com/",
+        ]
+    ),
+    st.text(alphabet="aZ09_-/?# \u00a0é", max_size=8),
+    st.sampled_from(["", "/", "//", "?trk=x", " ", "/in/x"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), LINKEDIN_PARTS.map("".join)), max_size=10))
+def test_linkedin_handle_is_the_regex_capture(cells: list[str | None]) -> None:
+    frame = pl.DataFrame({"url": cells}, schema={"url": pl.String})
+    value = pl.col("url")
+    fast = frame.select(_transform(value, "linkedin_handle")).to_series()
+    regex = frame.select(pl.coalesce(value.str.extract(LINKEDIN_HANDLE, 1), value)).to_series()
+    assert fast.to_list() == regex.to_list()
+
+
+SERIALS = st.tuples(
+    st.text(alphabet="0123456789٤5", min_size=4, max_size=6),
+    st.sampled_from(["", ".0", ".00", ".5", ".", " ", "-01"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), SERIALS.map("".join), st.text(max_size=8)), max_size=10))
+def test_excel_serial_date_reads_the_serials_the_regex_captures(cells: list[str | None]) -> None:
+    frame = pl.DataFrame({"birthday": cells}, schema={"birthday": pl.String})
+    value = pl.col("birthday")
+    serial = value.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)).dt.to_string("%Y-%m-%d")
+    regex = pl.when(serial.is_between(10000, 60000)).then(as_date).otherwise(value)
+    assert frame.select(_excel_serial_date(value)).equals(frame.select(regex))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "a note", "x\ny"])), max_size=10))
+def test_notes_and_single_joins_are_their_list_and_concat_definitions(
+    cells: list[str | None],
+) -> None:
+    frame = pl.DataFrame(
+        {"Notes": cells, "City": cells}, schema={"Notes": pl.String, "City": pl.String}
+    )
+    mapping = Mapping(
+        name="t",
+        fields=(
+            FieldRule("notes", ("Notes",)),
+            FieldRule("legacy_location", ("City",), join=", "),
+        ),
+    )
+    mapped = apply_mapping(mapping, frame).frame
+    body = pl.col("Notes")
+    note = pl.struct(body=body, created_at=pl.lit(None, pl.String))
+    expected = frame.select(
+        pl.when(body.is_not_null())
+        .then(pl.concat_list(note))
+        .otherwise(pl.lit([], dtype=pl.List(NOTE)))
+        .alias("notes"),
+        pl.concat_str([pl.col("City")], separator=", ", ignore_nulls=True)
+        .pipe(lambda joined: pl.when(joined.str.len_bytes() > 0).then(joined))
+        .alias("legacy_location"),
+    )
+    assert mapped.select("notes", "legacy_location").equals(expected)
+    assert mapped.schema["notes"] == pl.List(NOTE)
