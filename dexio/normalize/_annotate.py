@@ -82,9 +82,28 @@ def aligned(frame: pl.DataFrame, values: pl.DataFrame, column: str) -> pl.Series
     The column is made one chunk first: polars 2.1 gathers list values from several
     chunks (``pl.concat`` output) some twenty times slower than from one.
     """
-    index = pl.Series(column, [], dtype=pl.UInt32).extend_constant(None, frame.height)
+    return values[column].rechunk().gather(_positions(frame, values))
+
+
+def aligned_lists(frame: pl.DataFrame, lists: pl.DataFrame, column: str, source: str) -> pl.Series:
+    """The list column that replaces ``source``: ``lists[column]`` (keyed by ``ROW``) where given.
+
+    A row of ``frame`` whose ``source`` holds a list but that ``lists`` leaves out gets an
+    empty list, a null ``source`` stays null. That is :func:`aligned` and a fill, in one
+    gather: the fill would copy every list of the column once more.
+    """
+    empty = pl.Series(column, [[]], dtype=lists.schema[column])
+    values = pl.concat([lists[column], empty]).rechunk()
+    index = pl.lit(_positions(frame, lists))
+    filled = pl.when(index.is_null() & pl.col(source).is_not_null()).then(lists.height)
+    return values.gather(frame.select(filled.otherwise(index).cast(pl.UInt32)).to_series())
+
+
+def _positions(frame: pl.DataFrame, values: pl.DataFrame) -> pl.Series:
+    """For each row of ``frame``, the position of its row in ``values`` (keyed by ``ROW``), or null."""
+    index = pl.Series("__index", [], dtype=pl.UInt32).extend_constant(None, frame.height)
     index.scatter(values[ROW], pl.int_range(values.height, dtype=pl.UInt32, eager=True))
-    return values[column].rechunk().gather(index)
+    return index
 
 
 def explode_items(frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -20,7 +20,7 @@ import polars as pl
 
 from dexio.normalize._annotate import (
     ROW,
-    aligned,
+    aligned_lists,
     append_row_issues,
     explode_items,
     label_words,
@@ -248,6 +248,7 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         items.filter(pl.col("__problem").is_null()) if invalid.height else items
     )
     del items  # a million-row frame's worth of strings: free it before the next copies
+    lone = lone.select(ROW, "__email", "label")
     # Only contacts with two or more valid addresses can have repeats or need ranking.
     # The first spelling in source order stays; a repeat lends its label and preference.
     valid = mark_first(
@@ -274,6 +275,22 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             )
             .drop("__lent_label", "__lent_preferred")
         )
+    # The issue lines now, so that the repeats (and their spellings) can go.
+    issues = pl.concat(
+        [
+            invalid.select(
+                ROW,
+                "__position",
+                pl.format(
+                    "email '{}' is not valid ({}); kept in extra.invalid_emails",
+                    "__raw",
+                    "__problem",
+                ).alias("issue"),
+            ),
+            repeat_issues(repeats, "email"),
+        ]
+    ).sort(ROW, "__position")
+    del repeats
     ranked = (
         kept.with_columns(
             pl.col("label")
@@ -292,34 +309,16 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .select(ROW, "__email", "label", rank_in_row().alias("ranking"))
     )
+    del kept
     entry = pl.struct(pl.col("__email").alias("email"), "label", "ranking").cast(EMAIL)
     lists = merge_lists(
         lone.select(ROW, "__email", "label", pl.lit(1, pl.Int32).alias("ranking")),
         ranked,
         entry.alias("__emails"),
     )
-    new = aligned(frame, lists, "__emails")
-    out = frame.with_columns(
-        pl.when(pl.col("emails").is_null())
-        .then(None)
-        .otherwise(pl.lit(new).fill_null(pl.lit([], dtype=pl.List(EMAIL))))
-        .alias("emails")
-    )
-
-    issues = pl.concat(
-        [
-            invalid.select(
-                ROW,
-                "__position",
-                pl.format(
-                    "email '{}' is not valid ({}); kept in extra.invalid_emails",
-                    "__raw",
-                    "__problem",
-                ).alias("issue"),
-            ),
-            repeat_issues(repeats, "email"),
-        ]
-    ).sort(ROW, "__position")
+    del lone, ranked  # the lists hold them now: free them before the gather copies the lists
+    out = frame.with_columns(aligned_lists(frame, lists, "__emails", "emails").alias("emails"))
+    del lists
     out = append_row_issues(out, issues.select(ROW, "issue"))
     additions = (
         invalid.sort(ROW, "__position")

@@ -26,7 +26,7 @@ from phonenumbers import (
 from dexio.errors import UsageError
 from dexio.normalize._annotate import (
     ROW,
-    aligned,
+    aligned_lists,
     append_row_issues,
     explode_items,
     label_words,
@@ -714,6 +714,8 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     # Only contacts with two or more numbers can have repeats or need ranking.
     lone, many = split_lone(items)
     del items  # a million-row frame's worth of strings: free it before the next copies
+    fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
+    lone = lone.select(ROW, *fields)
     many = mark_first(many.with_columns(pl.col("phone_number").alias("__key")), *order)
     removed = many.filter(~pl.col("__first"))
     repeats = repeat_issues(removed, "phone")
@@ -731,21 +733,18 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             .with_columns(pl.coalesce("label", "__lent").alias("label"))
             .drop("__lent")
         )
-    fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
+    del removed
     ranked = kept.sort(ROW, *order, nulls_last=True).select(
         ROW, *fields, rank_in_row().alias("ranking")
     )
+    del kept
     lists = merge_lists(
         lone.select(ROW, *fields, pl.lit(1, pl.Int32).alias("ranking")),
         ranked,
         pl.struct(*fields, "ranking").cast(PHONE).alias("__phones"),
     )
-    new = aligned(frame, lists, "__phones")
-    out = frame.with_columns(
-        pl.when(pl.col("phones").is_null())
-        .then(None)
-        .otherwise(pl.lit(new).fill_null(pl.lit([], dtype=pl.List(PHONE))))
-        .alias("phones")
-    )
+    del lone, ranked  # the lists hold them now: free them before the gather copies the lists
+    out = frame.with_columns(aligned_lists(frame, lists, "__phones", "phones").alias("phones"))
+    del lists
     row_issues = pl.concat([issues, repeats]).sort(ROW, "__position").select(ROW, "issue")
     return append_row_issues(out, row_issues)
