@@ -183,11 +183,26 @@ def _parse_text(raw: pl.Expr) -> pl.Expr:
     phonenumbers ignores spaces, dots, dashes, slashes and brackets in such a number, so
     "020 7946 0958", "020-7946-0958" and "(020) 7946 0958" are parsed once, not three times.
     """
+    # Literal replacements (one Aho-Corasick pass) rather than the regex [\s().\-/]: the
+    # same characters, at half the cost.
+    punctuation = [*_WHITESPACE, "(", ")", ".", "-", "/"]
     return (
         pl.when(raw.str.contains(r"^\+?[\d\s().\-/]+$"))
-        .then(raw.str.replace_all(r"[\s().\-/]", ""))
+        .then(raw.str.replace_many(punctuation, [""] * len(punctuation)))
         .otherwise(raw)
     )
+
+
+#: What ``\s`` matches in polars' (Rust's) regexes: Unicode White_Space.
+_WHITESPACE = tuple(
+    chr(code)
+    for code in (
+        *range(0x09, 0x0E),
+        *(0x20, 0x85, 0xA0, 0x1680),
+        *range(0x2000, 0x200B),
+        *(0x2028, 0x2029, 0x202F, 0x205F, 0x3000),
+    )
+)
 
 
 @lru_cache(maxsize=1)
