@@ -259,7 +259,10 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         "__position",
     )
     del many
-    repeats = valid.filter(~pl.col("__first"))
+    # In repeat order: the label and preference a repeat lends, and the issue lines, follow it.
+    repeats = valid.filter(~pl.col("__first")).sort(
+        ROW, "__key", "ranking", "__position", nulls_last=True
+    )
     kept = valid.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
     del valid
     if repeats.height:

@@ -649,6 +649,7 @@ def _claim(pairs: pl.DataFrame) -> pl.DataFrame:
         *(numbers for _, numbers in filter(None, read)),
     ]
     numbers = pl.concat([_international(pl.concat(dialled)), *national])
+    del shaped, read, national, dialled  # copies of the digits: free them before _finish
     claimed = [
         _finish(group, code, region)
         for (code, region), group in numbers.group_by("__code", "__meta")
@@ -732,7 +733,8 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
     lone = lone.select(ROW, *fields)
     many = mark_first(many.with_columns(pl.col("phone_number").alias("__key")), *order)
-    removed = many.filter(~pl.col("__first"))
+    # In repeat order: the first label a repeat lends, and the issue lines, follow it.
+    removed = many.filter(~pl.col("__first")).sort(ROW, "__key", *order, nulls_last=True)
     repeats = repeat_issues(removed, "phone")
     kept = many.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
     del many
