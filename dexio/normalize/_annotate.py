@@ -82,9 +82,27 @@ def aligned(frame: pl.DataFrame, values: pl.DataFrame, column: str) -> pl.Series
     The column is made one chunk first: polars 2.1 gathers list values from several
     chunks (``pl.concat`` output) some twenty times slower than from one.
     """
-    index = pl.Series(column, [], dtype=pl.UInt32).extend_constant(None, frame.height)
+    return values[column].rechunk().gather(_positions(frame, values))
+
+
+def aligned_lists(frame: pl.DataFrame, lists: pl.DataFrame, column: str, source: str) -> pl.Series:
+    """The list column that replaces ``source``, from ``lists`` as :func:`merge_lists` makes them.
+
+    A row of ``frame`` whose ``source`` holds a list but that ``lists`` leaves out gets the
+    empty list ``merge_lists`` puts last, a null ``source`` stays null. That is
+    :func:`aligned` and a fill, in one gather: the fill would copy every list once more.
+    """
+    empty = lists.height - 1
+    index = pl.lit(_positions(frame, lists.head(empty)))
+    filled = pl.when(index.is_null() & pl.col(source).is_not_null()).then(empty)
+    return lists[column].gather(frame.select(filled.otherwise(index).cast(pl.UInt32)).to_series())
+
+
+def _positions(frame: pl.DataFrame, values: pl.DataFrame) -> pl.Series:
+    """For each row of ``frame``, the position of its row in ``values`` (keyed by ``ROW``), or null."""
+    index = pl.Series("__index", [], dtype=pl.UInt32).extend_constant(None, frame.height)
     index.scatter(values[ROW], pl.int_range(values.height, dtype=pl.UInt32, eager=True))
-    return values[column].rechunk().gather(index)
+    return index
 
 
 def explode_items(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -124,31 +142,41 @@ def split_lone(items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def mark_first(items: pl.DataFrame, *order: str | pl.Expr) -> pl.DataFrame:
-    """Sort by ``ROW``, ``__key`` and ``order``; ``__first`` marks each key's first entry.
+    """``items`` with ``__first``: whether an entry is the first of its ``__key`` in ``order``.
 
-    Repeats only matter within one contact, so neighbours in this order are compared:
-    exact, and far leaner than ``is_first_distinct`` over a (row, key) struct.
+    Repeats only matter within one contact, so neighbours in ``ROW``, ``__key``, ``order``
+    order are compared: exact, and far leaner than ``is_first_distinct`` over a (row, key)
+    struct. Only ``ROW`` and ``__key`` are put in that order and the marks scattered back:
+    the entries keep their place, rather than a sorted copy of every column. So a caller
+    that needs repeats in that order (the first label a repeat lends) sorts them itself.
     """
-    ordered = items.sort(ROW, "__key", *order, nulls_last=True)
+    index = items.select(pl.arg_sort_by(ROW, "__key", *order, nulls_last=True)).to_series()
+    keys = items.select(pl.col(ROW, "__key").gather(pl.lit(index)))
     repeat = (pl.col(ROW) == pl.col(ROW).shift(1)) & (pl.col("__key") == pl.col("__key").shift(1))
-    return ordered.with_columns(repeat.fill_null(False).not_().alias("__first"))
+    first = pl.repeat(True, items.height, eager=True)
+    first.scatter(index, keys.select(repeat.fill_null(False).not_()).to_series())
+    return items.with_columns(first.alias("__first"))
 
 
 def merge_lists(lone: pl.DataFrame, ranked: pl.DataFrame, entry: pl.Expr) -> pl.DataFrame:
-    """(``ROW``, list of ``entry``) for lone entries and ranked ones, for :func:`aligned`.
+    """(``ROW``, list of ``entry``) for lone entries and ranked ones, for :func:`aligned_lists`.
 
     Both frames are sorted by ``ROW``. A lone entry is wrapped in a list of its own (no
     grouping at all); the others are grouped while still sorted, which polars does far
-    faster than grouping the two frames concatenated (out of order). Not sorted: that
-    would copy the nested values once more before :func:`aligned` gathers them.
+    faster than grouping the two frames concatenated (out of order). Last comes an empty
+    list under a null ``ROW``, for the contacts left without entries. Not sorted: that
+    would copy the nested values once more before :func:`aligned_lists` gathers them.
     """
     column = entry.meta.output_name()
-    return pl.concat(
-        [
-            lone.select(ROW, pl.concat_list(entry).alias(column)),
-            ranked.group_by(ROW, maintain_order=True).agg(entry),
-        ]
-    )
+    lists = [
+        lone.select(ROW, pl.concat_list(entry).alias(column)),
+        ranked.group_by(ROW, maintain_order=True).agg(entry),
+    ]
+    empty = pl.DataFrame({ROW: [None], column: [[]]}, schema=lists[0].schema)
+    # One chunk here, while only the parts are alive: polars 2.1 gathers list values from
+    # several chunks some twenty times slower than from one (see aligned), and a rechunk
+    # in aligned_lists would copy every list with these still held by the caller.
+    return pl.concat([*lists, empty], rechunk=True)
 
 
 def rank_in_row() -> pl.Expr:

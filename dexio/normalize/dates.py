@@ -172,9 +172,10 @@ def _plain_iso(values: pl.Series, today: dt.date) -> pl.Series:
 def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite ``birthday`` of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
     raw = pl.col("birthday").str.strip_chars().replace("", None)
-    distinct = frame.select(raw.unique().drop_nulls())["birthday"]
+    values = frame.select(ROW, raw.alias("__raw"))
+    distinct = values["__raw"].unique().drop_nulls()
     if distinct.is_empty():
-        return frame.with_columns(raw.alias("birthday"))
+        return frame.with_columns(values["__raw"].alias("birthday"))
     month_first = region in MONTH_FIRST_REGIONS
     today = dt.date.today()
     iso = (
@@ -199,10 +200,14 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             ),
         ]
     )
-    looked_up = frame.select(ROW, raw.alias("__raw")).join(
-        results, on="__raw", how="left", maintain_order="left"
+    # One hash look-up per row, not a join that has to keep the rows in order.
+    birthdays = values["__raw"].replace_strict(
+        results["__raw"], results["__birthday"], default=None, return_dtype=pl.String
     )
-    failed = looked_up.filter(pl.col("__problem").is_not_null())
+    problems = results.filter(pl.col("__problem").is_not_null()).drop("__birthday")
+    failed = values.filter(pl.col("__raw").is_in(problems["__raw"].implode())).join(
+        problems, on="__raw", how="left", maintain_order="left"
+    )
     frame = append_row_issues(
         frame,
         failed.select(
@@ -216,4 +221,4 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")
     )
     frame = merge_extra(frame, additions)
-    return frame.with_columns(looked_up["__birthday"].alias("birthday"))
+    return frame.with_columns(birthdays.alias("birthday"))

@@ -73,14 +73,24 @@ def _capitalise_word(word: str) -> str:
     return "".join(fixed)
 
 
-def _tidy(column: str) -> pl.Expr:
-    return (
-        pl.col(column)
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-        .replace("", None)
-        .alias(column)
-    )
+#: A value that whitespace tidying changes: empty, whitespace at an end, a run of two, or
+#: whitespace other than a plain space. Names without any (nearly all) are kept as they are.
+_UNTIDY = r"^$|^\s|\s$|\s\s|[^\S ]"
+
+
+def _tidied(values: pl.Series, untidy: pl.Series) -> pl.Series:
+    """``values`` with whitespace runs as one space, trimmed, and empty as null.
+
+    Only the ``untidy`` values (a mask, see :data:`_UNTIDY`) are rewritten, rather than
+    running the regex replacement over a million names it leaves as they were.
+    """
+    rows = untidy.arg_true()
+    if rows.is_empty():
+        return values
+    fixed = values.gather(rows).str.replace_all(r"\s+", " ").str.strip_chars().replace("", None)
+    out = values.clone()  # scatter writes in place: not into the caller's column
+    out.scatter(rows, fixed)
+    return out
 
 
 def _needs_recase(column: str) -> pl.Expr:
@@ -97,7 +107,8 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
     """Tidy ``first_name``, ``last_name`` and ``full_name`` of a frame (see dexio.normalize)."""
     # A column without any value is left alone: every step below keeps a null a null.
     present = [c for c in _FIELDS if frame[c].null_count() < frame.height]
-    frame = frame.with_columns(_tidy(c) for c in present)
+    untidy = frame.select(pl.col(c).str.contains(_UNTIDY).fill_null(False) for c in present)
+    frame = frame.with_columns(_tidied(frame[c], untidy[c]) for c in present)
 
     for column in present:
         recased = pl.col(column).filter(_needs_recase(column)).unique()

@@ -26,7 +26,7 @@ from phonenumbers import (
 from dexio.errors import UsageError
 from dexio.normalize._annotate import (
     ROW,
-    aligned,
+    aligned_lists,
     append_row_issues,
     explode_items,
     label_words,
@@ -183,11 +183,26 @@ def _parse_text(raw: pl.Expr) -> pl.Expr:
     phonenumbers ignores spaces, dots, dashes, slashes and brackets in such a number, so
     "020 7946 0958", "020-7946-0958" and "(020) 7946 0958" are parsed once, not three times.
     """
+    # Literal replacements (one Aho-Corasick pass) rather than the regex [\s().\-/]: the
+    # same characters, for some 60 % of the cost.
+    punctuation = [*_WHITESPACE, "(", ")", ".", "-", "/"]
     return (
         pl.when(raw.str.contains(r"^\+?[\d\s().\-/]+$"))
-        .then(raw.str.replace_all(r"[\s().\-/]", ""))
+        .then(raw.str.replace_many(punctuation, [""] * len(punctuation)))
         .otherwise(raw)
     )
+
+
+#: What ``\s`` matches in polars' (Rust's) regexes: Unicode White_Space.
+_WHITESPACE = tuple(
+    chr(code)
+    for code in (
+        *range(0x09, 0x0E),
+        *(0x20, 0x85, 0xA0, 0x1680),
+        *range(0x2000, 0x200B),
+        *(0x2028, 0x2029, 0x202F, 0x205F, 0x3000),
+    )
+)
 
 
 @lru_cache(maxsize=1)
@@ -634,6 +649,7 @@ def _claim(pairs: pl.DataFrame) -> pl.DataFrame:
         *(numbers for _, numbers in filter(None, read)),
     ]
     numbers = pl.concat([_international(pl.concat(dialled)), *national])
+    del shaped, read, national, dialled  # copies of the digits: free them before _finish
     claimed = [
         _finish(group, code, region)
         for (code, region), group in numbers.group_by("__code", "__meta")
@@ -714,8 +730,11 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     # Only contacts with two or more numbers can have repeats or need ranking.
     lone, many = split_lone(items)
     del items  # a million-row frame's worth of strings: free it before the next copies
+    fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
+    lone = lone.select(ROW, *fields)
     many = mark_first(many.with_columns(pl.col("phone_number").alias("__key")), *order)
-    removed = many.filter(~pl.col("__first"))
+    # In repeat order: the first label a repeat lends, and the issue lines, follow it.
+    removed = many.filter(~pl.col("__first")).sort(ROW, "__key", *order, nulls_last=True)
     repeats = repeat_issues(removed, "phone")
     kept = many.filter(pl.col("__first")).drop("__raw", "__problem", "__first")
     del many
@@ -731,21 +750,18 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             .with_columns(pl.coalesce("label", "__lent").alias("label"))
             .drop("__lent")
         )
-    fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
+    del removed
     ranked = kept.sort(ROW, *order, nulls_last=True).select(
         ROW, *fields, rank_in_row().alias("ranking")
     )
+    del kept
     lists = merge_lists(
         lone.select(ROW, *fields, pl.lit(1, pl.Int32).alias("ranking")),
         ranked,
         pl.struct(*fields, "ranking").cast(PHONE).alias("__phones"),
     )
-    new = aligned(frame, lists, "__phones")
-    out = frame.with_columns(
-        pl.when(pl.col("phones").is_null())
-        .then(None)
-        .otherwise(pl.lit(new).fill_null(pl.lit([], dtype=pl.List(PHONE))))
-        .alias("phones")
-    )
+    del lone, ranked  # the lists hold them now: free them before the gather copies the lists
+    out = frame.with_columns(aligned_lists(frame, lists, "__phones", "phones").alias("phones"))
+    del lists
     row_issues = pl.concat([issues, repeats]).sort(ROW, "__position").select(ROW, "issue")
     return append_row_issues(out, row_issues)

@@ -66,6 +66,28 @@ def test_invalid_address_moves_to_extra_with_a_row_issue() -> None:
     assert issues[1].startswith("email 'ana lopez@example.org' is not valid")
 
 
+def test_empty_null_and_emptied_lists() -> None:
+    # No list stays null, an empty one stays empty, and one whose every address is invalid
+    # or blank becomes empty; their neighbours keep their own addresses.
+    frame = from_records(
+        [
+            contact(email("ana@example.org"), row=1),
+            {"source": "c.csv", "row": 2},
+            contact(row=3),
+            contact(email("not an address"), email("  "), row=4),
+            contact(email("bo@example.org"), email("BO@example.org"), row=5),
+        ]
+    )
+    out = normalize(frame, region="GB")
+    assert [None if e is None else [a["email"] for a in e] for e in out["emails"].to_list()] == [
+        ["ana@example.org"],
+        None,
+        [],
+        [],
+        ["bo@example.org"],
+    ]
+
+
 def test_explicit_preference_then_personal_before_work_then_source_order() -> None:
     frame = from_records(
         [
