@@ -514,3 +514,23 @@ def test_key_groups_equal_the_counts_they_replaced_on_a_generated_file(
     now, before = key_groups_now(generated), reference_key_groups(generated)
     assert now.height > 100 and now["value"].str.ends_with("@gmail.com").any()
     assert now.sort("kind", "value").equals(before.sort("kind", "value"))
+
+
+def test_at_gathers_a_sorted_index_chunk_by_chunk_as_a_plain_gather(
+    generated: pl.DataFrame,
+) -> None:
+    whole = generated.select("_i", "emails", "company", "linkedin")
+    pieces = pl.concat(
+        [whole.slice(0, 700), whole.slice(700, 1600), whole.slice(2300)], rechunk=False
+    )
+    assert pieces.n_chunks() == 3
+    last = whole.height - 1
+    # both sides of every cut, repeats, and the first and last record
+    edges = [0, 0, 699, 700, 700, 2299, 2300, last, last]
+    index = pl.Series(sorted([*edges, *range(3, whole.height, 7)]), dtype=pl.UInt32)
+    expected = whole.drop("_i")[index]
+    assert at(pieces, index).equals(expected)
+    assert at(pieces, index, "_a").columns == ["emails_a", "company_a", "linkedin_a"]
+    assert at(pieces, index.clear()).equals(expected.clear())
+    # an unsorted index is gathered as it is
+    assert at(pieces, index.reverse()).equals(whole.drop("_i")[index.reverse()])
