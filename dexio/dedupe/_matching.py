@@ -408,9 +408,49 @@ def _name_key(family: int, x: pl.Expr, y: pl.Expr) -> pl.Expr:
     return pl.lit(family << 60, pl.UInt64) + x.cast(pl.UInt64) * (1 << 30) + y.cast(pl.UInt64)
 
 
-def candidates(feats: pl.DataFrame, opts: Options) -> pl.DataFrame:
-    """Pairs (a < b) that share a name block and a corroborating value."""
-    named = feats.filter(pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
+def _frequencies(feats: pl.DataFrame) -> pl.DataFrame:
+    """``name_n`` and ``company_count`` of each record, in record order: how many records
+    have its name (canonical first name and last name) and its company.
+
+    How surprising is a shared company? (records with this name) x (records at this
+    company) / (records) is how many same-name people the company would hold by chance.
+    """
+    canon = _canonical_firsts(feats["fn"])
+    return (
+        feats.select("fn", "ln", "company_n")
+        .join(canon, on="fn", how="left", maintain_order="left")
+        .select(
+            name_n=pl.len().over("cfn", "ln"),
+            company_count=pl.when(pl.col("company_n").is_not_null()).then(
+                pl.len().over("company_n")
+            ),
+        )
+    )
+
+
+def candidates(
+    feats: pl.DataFrame, opts: Options, freq: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Pairs (a < b) that share a name block and a corroborating value.
+
+    ``freq``: :func:`_frequencies` of ``feats``, if the caller has it.
+    """
+    if freq is None:
+        freq = _frequencies(feats)
+    # A shared company is evidence only while the same-name people it would hold by chance
+    # are few (fuzzy_edges), and that count is at least the one of each record's own name:
+    # a record of a common name at a large company can never be linked by its company, so
+    # it is given no company block (those blocks are the largest, and grow with the file).
+    chance = (
+        pl.col("name_n").cast(pl.Float64)
+        * pl.col("company_count")
+        / max(feats.height, _MIN_POPULATION)
+    )
+    named = (
+        feats.hstack(freq)
+        .with_columns(company_n=pl.when(chance < opts.company_chance_max).then("company_n"))
+        .filter(pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
+    )
     if named.height < 2:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32})
     # Name keys are integers: every name text is numbered by its place in the sorted list
@@ -525,7 +565,8 @@ def fuzzy_edges(
     since an exact link makes a name comparison between the same two records redundant
     (``_match`` drops such fuzzy links).
     """
-    found = candidates(feats, opts) if opts.fuzzy else same_name.select("a", "b").clear()
+    freq = _frequencies(feats)
+    found = candidates(feats, opts, freq) if opts.fuzzy else same_name.select("a", "b").clear()
     numbers = pl.concat([_pair_numbers(found), _pair_numbers(same_name)]).unique()
     if linked is not None:
         numbers = numbers.filter(~numbers.is_in(_pair_numbers(linked).implode()))
@@ -542,19 +583,6 @@ def fuzzy_edges(
         shared_keys.filter(pl.col("kind") == "phone")["value"].str.replace_all(r"\D", "")
     ).str.slice(-7)
     shared_emails = shared_keys.filter(pl.col("kind") == "email")["value"]
-    # How surprising is a shared company? (records with this name) x (records at this
-    # company) / (records) is how many same-name people the company would hold by chance.
-    canon = _canonical_firsts(feats["fn"])
-    freq = (
-        feats.select("fn", "ln", "company_n")
-        .join(canon, on="fn", how="left", maintain_order="left")
-        .select(
-            name_n=pl.len().over("cfn", "ln"),
-            company_count=pl.when(pl.col("company_n").is_not_null()).then(
-                pl.len().over("company_n")
-            ),
-        )
-    )
     # Only the records of some candidate pair are compared: their side of the comparison,
     # in the order of ``involved`` (sorted), where search_sorted finds each end of a pair.
     involved = pl.concat([cand["a"], cand["b"]]).unique().sort()

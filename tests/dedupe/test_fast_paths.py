@@ -33,6 +33,7 @@ from dexio.dedupe._matching import (
     Options,
     _birthday_match,
     _formal_table,
+    _frequencies,
     at,
     candidates,
     exact_keys,
@@ -421,10 +422,21 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     return frame.with_columns(_i=pl.int_range(frame.height, dtype=pl.UInt32))
 
 
-def test_candidates_equal_the_unpruned_blocks_on_a_generated_file(generated: pl.DataFrame) -> None:
+@pytest.mark.parametrize("company_chance_max", [0.1, 0.005])
+def test_candidates_equal_the_unpruned_blocks_on_a_generated_file(
+    generated: pl.DataFrame, company_chance_max: float
+) -> None:
+    opts = Options(company_chance_max=company_chance_max)
     feats = features(generated)
-    fast = candidates(feats, Options()).sort("a", "b")
-    slow = reference_candidates(feats, Options()).sort("a", "b")
+    fast = candidates(feats, opts).sort("a", "b")
+    # candidates gives no company block to a record whose own name and company make a
+    # coincidence too likely for the company to count (fuzzy_edges' chance)
+    freq = _frequencies(feats)
+    chance = freq["name_n"].cast(pl.Float64) * freq["company_count"] / generated.height
+    common = (chance >= company_chance_max).fill_null(False)
+    assert common.sum() > (0 if company_chance_max == 0.1 else 100)
+    pruned = feats.with_columns(company_n=pl.when(~common).then("company_n"))
+    slow = reference_candidates(pruned, opts).sort("a", "b")
     assert fast.height > 300  # blocks really found pairs
     # candidates leaves out the pairs whose birthdays the veto would reject
     bday = feats.select("bday")
