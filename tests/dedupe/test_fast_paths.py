@@ -31,7 +31,9 @@ from dexio.dedupe._features import (
 )
 from dexio.dedupe._matching import (
     Options,
+    _birthday_match,
     _formal_table,
+    _frequencies,
     at,
     candidates,
     exact_keys,
@@ -420,12 +422,28 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     return frame.with_columns(_i=pl.int_range(frame.height, dtype=pl.UInt32))
 
 
-def test_candidates_equal_the_unpruned_blocks_on_a_generated_file(generated: pl.DataFrame) -> None:
+@pytest.mark.parametrize("company_chance_max", [0.1, 0.005])
+def test_candidates_equal_the_unpruned_blocks_on_a_generated_file(
+    generated: pl.DataFrame, company_chance_max: float
+) -> None:
+    opts = Options(company_chance_max=company_chance_max)
     feats = features(generated)
-    fast = candidates(feats, Options()).sort("a", "b")
-    slow = reference_candidates(feats, Options()).sort("a", "b")
+    fast = candidates(feats, opts).sort("a", "b")
+    # candidates gives no company block to a record whose own name and company make a
+    # coincidence too likely for the company to count (fuzzy_edges' chance)
+    freq = _frequencies(feats)
+    chance = freq["name_n"].cast(pl.Float64) * freq["company_count"] / generated.height
+    common = (chance >= company_chance_max).fill_null(False)
+    assert common.sum() > (0 if company_chance_max == 0.1 else 100)
+    pruned = feats.with_columns(company_n=pl.when(~common).then("company_n"))
+    slow = reference_candidates(pruned, opts).sort("a", "b")
     assert fast.height > 300  # blocks really found pairs
-    assert fast.equals(slow)
+    # candidates leaves out the pairs whose birthdays the veto would reject
+    bday = feats.select("bday")
+    ends = pl.concat([slow, at(bday, slow["a"], "_a"), at(bday, slow["b"], "_b")], how="horizontal")
+    other = ~_birthday_match(pl.col("bday_a"), pl.col("bday_b"))
+    assert ends.filter(other.fill_null(False)).height > 0  # there were some (4 of 453)
+    assert fast.equals(ends.filter(~other.fill_null(False)).select("a", "b"))
 
 
 def test_merge_scalars_equals_the_full_computation_on_a_generated_file(
@@ -514,3 +532,23 @@ def test_key_groups_equal_the_counts_they_replaced_on_a_generated_file(
     now, before = key_groups_now(generated), reference_key_groups(generated)
     assert now.height > 100 and now["value"].str.ends_with("@gmail.com").any()
     assert now.sort("kind", "value").equals(before.sort("kind", "value"))
+
+
+def test_at_gathers_a_sorted_index_chunk_by_chunk_as_a_plain_gather(
+    generated: pl.DataFrame,
+) -> None:
+    whole = generated.select("_i", "emails", "company", "linkedin")
+    pieces = pl.concat(
+        [whole.slice(0, 700), whole.slice(700, 1600), whole.slice(2300)], rechunk=False
+    )
+    assert pieces.n_chunks() == 3
+    last = whole.height - 1
+    # both sides of every cut, repeats, and the first and last record
+    edges = [0, 0, 699, 700, 700, 2299, 2300, last, last]
+    index = pl.Series(sorted([*edges, *range(3, whole.height, 7)]), dtype=pl.UInt32)
+    expected = whole.drop("_i")[index]
+    assert at(pieces, index).equals(expected)
+    assert at(pieces, index, "_a").columns == ["emails_a", "company_a", "linkedin_a"]
+    assert at(pieces, index.clear()).equals(expected.clear())
+    # an unsorted index is gathered as it is
+    assert at(pieces, index.reverse()).equals(whole.drop("_i")[index.reverse()])
