@@ -56,8 +56,11 @@ class Options:
     fuzzy_part_min: float = 0.85
     #: A shared company (or switchboard, or birthday) is evidence only while same-name
     #: people sharing it by chance are rarer than this (name count x company count /
-    #: records; the birthday's count for a birthday).
-    company_chance_max: float = 0.1
+    #: records; the birthday's count for a birthday). At 0.1, 45-60 % of the links that
+    #: passed with a chance between 0.04 and 0.1 were false on 1M generated rows; 0.03
+    #: meets precision >= 0.99 and recall >= 0.95 at 20k, 200k and 1M rows (bench/dedupe.py;
+    #: docs/performance.md has the table).
+    company_chance_max: float = 0.03
     #: Fuzzy blocks larger than this are skipped (they are not informative).
     max_block: int = 60
     fuzzy: bool = True
