@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dexio.dedupe._features import company_key, fold
+from dexio.dedupe._features import _per_value, company_key, fold
 from dexio.schema import SCALAR_FIELDS, SCHEMA
 
 #: Scalars filled from other records when the survivor lacks them, with conflicts listed.
@@ -45,45 +45,56 @@ def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFra
     )
 
 
+def _text(field: str) -> pl.Expr:
+    """A field's text without surrounding spaces; nothing but spaces is no text (null)."""
+    value = pl.col(field).str.strip_chars()
+    return pl.when(value != "").then(value).alias(field)
+
+
 def _quote(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit("'"), expr, pl.lit("'")])
 
 
+def _key(field: str, value: pl.Expr) -> pl.Expr:
+    """What two texts of ``field`` must share to be one value, not a conflict."""
+    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
+    # "López"); a birthday without a year agrees with one that has it.
+    if field == "birthday":
+        return value.str.slice(-5)
+    if field == "company":
+        return company_key(value)
+    return pl.coalesce(fold(value), value)
+
+
 def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(``label`` + one column per scalar field, ``label`` + ``conflicts`` list)."""
-    long = (
-        members.select("label", "mrank", "source", "row", *MERGED_SCALARS)
-        .unpivot(
-            index=["label", "mrank", "source", "row"],
-            on=list(MERGED_SCALARS),
-            variable_name="field",
-            value_name="value",
-        )
-        .with_columns(pl.col("value").str.strip_chars())
-        .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
-    )
+    text = members.select(
+        "label", "mrank", "source", "row", *[_text(f) for f in MERGED_SCALARS]
+    ).sort("label", "mrank")
+    # The survivor's text, or the next record's where it has none: what is kept, except
+    # for a birthday without a year next to one with it (below).
+    wide = text.group_by("label").agg(pl.col(f).drop_nulls().first() for f in MERGED_SCALARS)
     # Where every record of a group holds the same text there is nothing to choose and no
-    # conflict: that value is kept as it is. Keys, ranks and conflicts are worked out only
-    # for the fields whose texts differ (about one in seven at 200k generated rows).
-    varied = pl.col("value").n_unique().over("label", "field") > 1
-    long = long.with_columns(_varied=varied)
-    same = (
-        long.filter(~pl.col("_varied"))
-        .unique(["label", "field"], keep="any")
-        .select("label", "field", kept="value")
-    )
-    long = long.filter(pl.col("_varied")).drop("_varied")
-    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
-    # "López"); a birthday without a
-    # year agrees with one that has it (and the one with the year is kept).
-    long = long.with_columns(
-        key=pl.when(pl.col("field") == "birthday")
-        .then(pl.col("value").str.slice(-5))
-        .when(pl.col("field") == "company")
-        .then(company_key(pl.col("value")))
-        .otherwise(pl.coalesce(fold(pl.col("value")), pl.col("value"))),
-        has_year=(pl.col("field") == "birthday") & ~pl.col("value").str.starts_with("--"),
-    ).sort("label", "field", "mrank")
+    # conflict. Keys, ranks and conflicts are worked out only for the fields whose texts
+    # differ (about one in seven at 200k generated rows), on those records alone: a group's
+    # texts differ when one differs from the text before it (records in rank order).
+    parts = []
+    for f in MERGED_SCALARS:
+        present = text.select("label", "mrank", "source", "row", value=f).drop_nulls("value")
+        change = (pl.col("value") != pl.col("value").shift()) & (
+            pl.col("label") == pl.col("label").shift()
+        )
+        varied = present.filter(change)["label"].unique()
+        rows = present.filter(pl.col("label").is_in(varied.implode()))
+        parts.append(
+            rows.with_columns(
+                field=pl.lit(f),
+                # (names repeat: each distinct text is folded once)
+                key=_per_value(rows, pl.col("value"), lambda v: _key(f, v)),  # noqa: B023
+                has_year=~pl.col("value").str.starts_with("--") & (f == "birthday"),
+            )
+        )
+    long = pl.concat(parts).sort("label", "field", "mrank")
     kept_key = pl.col("key").first().over("label", "field")
     long = long.with_columns(
         pick=pl.when(pl.col("key") == kept_key)
@@ -97,12 +108,15 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         kept_row=pl.col("row").first(),
         values=pl.col("value"),
     )
-    kept = pl.concat([same, per_field.select("label", "field", "kept")])
-    wide = kept.pivot(on="field", index="label", values="kept")
-    for f in MERGED_SCALARS:
-        if f not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
-    wide = wide.select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+    # The birthday with the year is kept over the survivor's without it.
+    birthday = per_field.filter(pl.col("field") == "birthday").select("label", _kept="kept")
+    wide = (
+        wide.join(birthday, on="label", how="left")
+        .with_columns(birthday=pl.coalesce("_kept", "birthday"))
+        .select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+        # (a group with no text in any field has nothing to fill in)
+        .filter(pl.any_horizontal(pl.col(f).is_not_null() for f in MERGED_SCALARS))
+    )
     clashing = per_field.filter(pl.col("values").list.len() > 1)
     # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not said.
     name_clash = pl.col("field").is_in(["first_name", "last_name"]).any().over("label")
