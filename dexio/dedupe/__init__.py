@@ -336,15 +336,32 @@ def dedupe(
     if not fuzzy:
         opts = Options(**{**opts.__dict__, "fuzzy": False})
     matched = _match(frame, opts)
-    base = matched.base
-    members, review = _groups(matched, trust)
+    # The group members and what was worked out from them are gone (they are returned
+    # from a function) before the contacts, a copy of every record, are built.
+    folded, merged, review = _fold(matched, trust)
+    contacts = _contacts(matched.base, folded)
+    conflicts_by_cluster = folded.select(pl.col("cluster_id").cast(pl.UInt32), "conflicts")
+    review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
+        conflicts=pl.when(pl.col("role") == "survivor")
+        .then(pl.col("conflicts"))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    pairs = _pairs(matched.base, matched)
+    return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
 
+
+def _fold(
+    matched: _Matched, trust: Sequence[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(one folded row per group, the ``merged`` table, the review table)."""
+    members, review = _groups(matched, trust)
     scalars, conflicts = merge_scalars(members)
     lists = merge_lists(members)
     extra = merge_extra(members)
     first_extra = (
-        members.sort("label", "mrank")
+        members.select("label", "mrank", "extra")
         .drop_nulls("extra")
+        .sort("label", "mrank")
         .unique("label", keep="first", maintain_order=True)
         .select("label", extra_one="extra")
     )
@@ -362,36 +379,6 @@ def dedupe(
             conflicts=pl.col("conflicts").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
     )
-    # One row per person in label order (a group sits where its first record was): single
-    # records straight from ``base``, groups from ``folded``. Both are sorted by label and
-    # no label is in both, so merge_sorted interleaves them in one pass (a concat + sort
-    # or a gather over both costs one more copy of every record).
-    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
-    # (Lazy, so the filtered singles are never a frame of their own.)
-    singles = (
-        base.lazy()
-        .filter(pl.col("size") == 1)
-        .select(
-            *COLUMNS,
-            "cluster_id",
-            cluster_size="size",
-            conflicts=pl.lit([], dtype=pl.List(pl.String)),
-            label="label",
-        )
-    )
-    groups = (
-        folded.lazy()
-        .sort("label")
-        .select(
-            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
-            pl.col("cluster_id").cast(pl.UInt32),
-            cluster_size=pl.col("size").cast(pl.UInt32),
-            conflicts="conflicts",
-            label="label",
-        )
-    )
-    contacts = singles.merge_sorted(groups, key="label").select(out_cols).collect()
-
     surv = survivors.select("label", survivor_source="source", survivor_row="row")
     merged = (
         # only the columns it shows: filter, join and sort copy what they carry
@@ -423,16 +410,39 @@ def dedupe(
             *_review_lists(),
         )
     )
-    conflicts_by_cluster = contacts.filter(pl.col("cluster_size") > 1).select(
-        "cluster_id", conflicts="conflicts"
+    return folded, merged, review
+
+
+def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
+    """One row per person in label order (a group sits where its first record was)."""
+    # Single records straight from ``base``, groups from ``folded``. Both are sorted by
+    # label and no label is in both, so merge_sorted interleaves them in one pass (a concat
+    # + sort or a gather over both costs one more copy of every record).
+    # (Lazy, so the filtered singles are never a frame of their own.)
+    singles = (
+        base.lazy()
+        .filter(pl.col("size") == 1)
+        .select(
+            *COLUMNS,
+            "cluster_id",
+            cluster_size="size",
+            conflicts=pl.lit([], dtype=pl.List(pl.String)),
+            label="label",
+        )
     )
-    review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
-        conflicts=pl.when(pl.col("role") == "survivor")
-        .then(pl.col("conflicts"))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    groups = (
+        folded.lazy()
+        .sort("label")
+        .select(
+            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+            pl.col("cluster_id").cast(pl.UInt32),
+            cluster_size=pl.col("size").cast(pl.UInt32),
+            conflicts="conflicts",
+            label="label",
+        )
     )
-    pairs = _pairs(base, matched)
-    return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
+    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
+    return singles.merge_sorted(groups, key="label").select(out_cols).collect()
 
 
 def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:

@@ -23,26 +23,38 @@ MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
 
 
 def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFrame:
-    """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members."""
+    """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members,
+    sorted by ``label`` and ``mrank``."""
     order = list(trust or [])
     positions = {name: i for i, name in enumerate(order)}
     base = pl.col("source").str.extract(r"([^/\\]+)$", 1)
     unknown = len(order)
-    trust_rank = pl.min_horizontal(
-        pl.col("source").replace_strict(positions, default=unknown, return_dtype=pl.Int64),
-        base.replace_strict(positions, default=unknown, return_dtype=pl.Int64),
-    ).fill_null(unknown)
+    trust_rank = (
+        pl.min_horizontal(
+            pl.col("source").replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+            base.replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+        ).fill_null(unknown)
+        if order
+        else pl.lit(0, dtype=pl.Int64)  # no trust order: every source ranks the same
+    )
     filled = pl.sum_horizontal(
         *[pl.col(f).is_not_null() & (pl.col(f).str.strip_chars() != "") for f in MERGED_SCALARS],
         pl.col("emails").list.len().fill_null(0) > 0,
         pl.col("phones").list.len().fill_null(0) > 0,
     )
-    ranked = frame.with_columns(_trust=trust_rank, _filled=filled).sort(
-        ["label", "_trust", "_filled", "_i"], descending=[False, False, True, False]
-    )
-    return ranked.with_columns(mrank=pl.int_range(pl.len(), dtype=pl.UInt32).over("label")).drop(
-        "_trust", "_filled"
-    )
+    # The order is worked out on the ranking columns alone; the records move once.
+    ranking = frame.select(
+        pl.arg_sort_by(
+            [pl.col("label"), trust_rank, filled, pl.col("_i")],
+            descending=[False, False, True, False],
+        )
+    ).to_series()
+    ranked = frame[ranking]
+    # Rows of one label are together now: a record's rank is how far it is from the
+    # label's first row.
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    starts = pl.when(pl.col("label").ne_missing(pl.col("label").shift())).then(row)
+    return ranked.with_columns(mrank=row - starts.forward_fill())
 
 
 def _text(field: str) -> pl.Expr:
@@ -212,7 +224,7 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
 
 def merge_extra(members: pl.DataFrame) -> pl.DataFrame:
     """``label`` -> merged ``extra`` JSON (survivor's keys win), where two or more have one."""
-    present = members.filter(pl.col("extra").is_not_null())
+    present = members.select("label", "mrank", "extra").drop_nulls("extra")
     # Only clusters whose records carry different extras need merging in Python.
     present = present.filter(pl.col("extra").n_unique().over("label") > 1).sort("label", "mrank")
     merged: dict[int, dict[str, object]] = {}
