@@ -414,35 +414,39 @@ def _fold(
 
 
 def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
-    """One row per person in label order (a group sits where its first record was)."""
-    # Single records straight from ``base``, groups from ``folded``. Both are sorted by
-    # label and no label is in both, so merge_sorted interleaves them in one pass (a concat
-    # + sort or a gather over both costs one more copy of every record).
-    # (Lazy, so the filtered singles are never a frame of their own.)
-    singles = (
-        base.lazy()
-        .filter(pl.col("size") == 1)
-        .select(
-            *COLUMNS,
-            "cluster_id",
-            cluster_size="size",
-            conflicts=pl.lit([], dtype=pl.List(pl.String)),
-            label="label",
-        )
+    """One row per person in label order (a group sits where its first record was): single
+    records straight from ``base``, groups from ``folded``."""
+    groups = folded.sort("label").select(
+        *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+        pl.col("cluster_id").cast(pl.UInt32),
+        cluster_size=pl.col("size").cast(pl.UInt32),
+        conflicts="conflicts",
     )
-    groups = (
-        folded.lazy()
-        .sort("label")
-        .select(
-            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
-            pl.col("cluster_id").cast(pl.UInt32),
-            cluster_size=pl.col("size").cast(pl.UInt32),
-            conflicts="conflicts",
-            label="label",
-        )
+    # Each contact is a row of one column of the records with the groups' rows after them:
+    # a single record's own row, or its group's. (The first record of a group holds the
+    # group's label, so the rows whose label is their own index are the contacts, in
+    # order.)
+    n = base.height
+    is_group = pl.col("size") > 1
+    firsts = base.select("_i", "label", "size").filter(pl.col("label") == pl.col("_i"))
+    at = firsts.select(
+        pl.when(is_group).then(n + is_group.cum_sum() - 1).otherwise("_i").cast(pl.UInt32)
+    ).to_series()
+    tops = [*(base[c] for c in COLUMNS), base["cluster_id"], base["size"]]
+    columns = []
+    for top, name in zip(tops, [*COLUMNS, "cluster_id", "cluster_size"], strict=True):
+        # One column at a time, in one piece: a gather from a list column in pieces costs
+        # 20x more, and a concat + sort (or merge_sorted) of the whole frames holds a
+        # second copy of every record while the contacts are built.
+        whole = pl.concat([top.alias(name), groups[name]]).rechunk()
+        columns.append(whole.gather(at))
+    # (singles have no conflicts: one empty list stands before the groups' conflicts)
+    none = pl.Series("conflicts", [[]], dtype=pl.List(pl.String))
+    conflicts_at = firsts.select(pl.when(is_group).then(is_group.cum_sum()).otherwise(0))
+    columns.append(
+        pl.concat([none, groups["conflicts"]]).gather(conflicts_at.to_series().cast(pl.UInt32))
     )
-    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
-    return singles.merge_sorted(groups, key="label").select(out_cols).collect()
+    return pl.DataFrame(columns)
 
 
 def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:

@@ -514,3 +514,43 @@ def test_key_groups_equal_the_counts_they_replaced_on_a_generated_file(
     now, before = key_groups_now(generated), reference_key_groups(generated)
     assert now.height > 100 and now["value"].str.ends_with("@gmail.com").any()
     assert now.sort("kind", "value").equals(before.sort("kind", "value"))
+
+
+def reference_contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
+    """The contacts as they were built: singles and groups interleaved by merge_sorted."""
+    from dexio.schema import SCHEMA
+
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    singles = base.lazy().filter(pl.col("size") == 1)
+    singles = singles.select(
+        *COLUMNS, "cluster_id", cluster_size="size", conflicts=empty, label="label"
+    )
+    groups = (
+        folded.lazy()
+        .sort("label")
+        .select(
+            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+            pl.col("cluster_id").cast(pl.UInt32),
+            cluster_size=pl.col("size").cast(pl.UInt32),
+            conflicts="conflicts",
+            label="label",
+        )
+    )
+    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
+    return singles.merge_sorted(groups, key="label").select(out_cols).collect()
+
+
+def test_contacts_equal_the_merge_of_singles_and_groups_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe import _contacts, _fold
+
+    whole = generated.drop("_i")
+    pieces = pl.concat([whole.slice(0, 1000), whole.slice(1000)], rechunk=False)
+    for frame in (whole, pieces):
+        matched = _match(frame, Options())
+        folded = _fold(matched, None)[0]
+        contacts = _contacts(matched.base, folded)
+        assert contacts.equals(reference_contacts(matched.base, folded))
+        assert (contacts["cluster_size"] > 1).sum() == folded.height > 300
+        assert contacts["conflicts"].list.len().sum() > 10
