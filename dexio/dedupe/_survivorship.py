@@ -49,12 +49,22 @@ def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFra
             descending=[False, False, True, False],
         )
     ).to_series()
-    ranked = frame[ranking]
-    # Rows of one label are together now: a record's rank is how far it is from the
-    # label's first row.
+    return frame[ranking].with_columns(mrank=_position_in_label())
+
+
+def _position_in_label() -> pl.Expr:
+    """Each row's place (0, 1, ...) among the rows of its ``label``, in a frame sorted by
+    ``label``: how far it is from the label's first row (no window over the labels)."""
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
-    starts = pl.when(pl.col("label").ne_missing(pl.col("label").shift())).then(row)
-    return ranked.with_columns(mrank=row - starts.forward_fill())
+    return (
+        row - pl.when(pl.col("label").ne_missing(pl.col("label").shift())).then(row).forward_fill()
+    )
+
+
+def _differing(column: str) -> pl.Expr:
+    """Rows of a frame sorted by ``label`` (nulls dropped) whose ``column`` differs from the
+    row before in the same label: a label has one when its texts are not all the same."""
+    return (pl.col(column) != pl.col(column).shift()) & (pl.col("label") == pl.col("label").shift())
 
 
 def _text(field: str) -> pl.Expr:
@@ -93,10 +103,7 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     parts = []
     for f in MERGED_SCALARS:
         present = text.select("label", "mrank", "source", "row", value=f).drop_nulls("value")
-        change = (pl.col("value") != pl.col("value").shift()) & (
-            pl.col("label") == pl.col("label").shift()
-        )
-        varied = present.filter(change)["label"].unique()
+        varied = present.filter(_differing("value"))["label"].unique()
         rows = present.filter(pl.col("label").is_in(varied.implode()))
         parts.append(
             rows.with_columns(
@@ -155,9 +162,17 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _union(
-    members: pl.DataFrame, column: str, key: pl.Expr, sort_by: list[pl.Expr]
+    members: pl.DataFrame,
+    column: str,
+    key: pl.Expr,
+    sort_by: list[pl.Expr],
+    ranked: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """``label`` -> the united list of ``column``, first occurrence of each ``key`` kept."""
+    """``label`` -> the united list of ``column``, first occurrence of each ``key`` kept.
+
+    ``ranked``: the struct fields of ``column`` to keep, with ``ranking`` renumbered 1..n
+    in the united order (the survivor's primary first).
+    """
     items = (
         members.select("label", "mrank", column)
         .explode(column)
@@ -166,6 +181,10 @@ def _union(
         .sort([pl.col("label"), pl.col("mrank"), *sort_by])
         .unique(["label", "_key"], keep="first", maintain_order=True)
     )
+    if ranked:
+        fields = [pl.col(column).struct.field(f) for f in ranked]
+        rank = (_position_in_label() + 1).cast(pl.Int32)
+        items = items.with_columns(pl.struct(*fields, ranking=rank).alias(column))
     return items.group_by("label", maintain_order=True).agg(pl.col(column))
 
 
@@ -178,12 +197,19 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
         "emails",
         email.str.strip_chars().str.to_lowercase(),
         [pl.col("emails").struct.field("ranking")],
+        ranked=("email", "label"),
     )
     phone_key = pl.coalesce(
         pl.col("phones").struct.field("phone_number_sanitized"),
         pl.col("phones").struct.field("phone_number").str.replace_all(r"[^\d+]", ""),
     )
-    phones = _union(members, "phones", phone_key, [pl.col("phones").struct.field("ranking")])
+    phones = _union(
+        members,
+        "phones",
+        phone_key,
+        [pl.col("phones").struct.field("ranking")],
+        ranked=("phone_number", "country_code", "phone_number_sanitized", "label"),
+    )
     tags = _union(members, "tags", pl.col("tags").str.strip_chars().str.to_lowercase(), [])
     notes = _union(members, "notes", pl.col("notes").struct.field("body").str.strip_chars(), [])
     reminders = _union(
@@ -202,21 +228,6 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
     out = labels
     for part in (emails, phones, tags, notes, reminders, issues):
         out = out.join(part, on="label", how="left")
-    # Re-rank e-mails and phones 1..n in their new order (the survivor's primary first).
-    rerank = {
-        "emails": ("email", "label", "ranking"),
-        "phones": ("phone_number", "country_code", "phone_number_sanitized", "label", "ranking"),
-    }
-    exprs = []
-    for column, fields in rerank.items():
-        ranked = pl.col(column).list.eval(
-            pl.struct(
-                *[pl.element().struct.field(f) for f in fields if f != "ranking"],
-                ranking=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
-            )
-        )
-        exprs.append(ranked.alias(column))
-    out = out.with_columns(exprs)
     return out.with_columns(
         *[pl.col(c).fill_null(pl.lit([], dtype=SCHEMA[c])) for c in ("tags", "issues")]
     )
@@ -224,9 +235,10 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
 
 def merge_extra(members: pl.DataFrame) -> pl.DataFrame:
     """``label`` -> merged ``extra`` JSON (survivor's keys win), where two or more have one."""
-    present = members.select("label", "mrank", "extra").drop_nulls("extra")
+    present = members.select("label", "mrank", "extra").drop_nulls("extra").sort("label", "mrank")
     # Only clusters whose records carry different extras need merging in Python.
-    present = present.filter(pl.col("extra").n_unique().over("label") > 1).sort("label", "mrank")
+    varied = present.filter(_differing("extra"))["label"].unique()
+    present = present.filter(pl.col("label").is_in(varied.implode()))
     merged: dict[int, dict[str, object]] = {}
     for label, text in present.select("label", "extra").iter_rows():
         try:

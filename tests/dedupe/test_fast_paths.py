@@ -554,3 +554,31 @@ def test_contacts_equal_the_merge_of_singles_and_groups_on_a_generated_file(
         assert contacts.equals(reference_contacts(matched.base, folded))
         assert (contacts["cluster_size"] > 1).sum() == folded.height > 300
         assert contacts["conflicts"].list.len().sum() > 10
+
+
+def test_united_lists_ranked_per_item_equal_the_list_eval_rerank_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe._survivorship import _union
+
+    matched = _match(generated.drop("_i"), Options())
+    members = rank_members(matched.base.filter(pl.col("size") > 1), None)
+    ranks = {
+        "emails": ("email", "label"),
+        "phones": ("phone_number", "country_code", "phone_number_sanitized", "label"),
+    }
+    for column, fields in ranks.items():
+        key = pl.col(column).struct.field(fields[0])
+        order = [pl.col(column).struct.field("ranking")]
+        fast = _union(members, column, key, order, ranked=fields)
+        # as merge_lists re-ranked the united lists before: list.eval over each list
+        slow = _union(members, column, key, order).with_columns(
+            pl.col(column).list.eval(
+                pl.struct(
+                    *[pl.element().struct.field(f) for f in fields],
+                    ranking=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
+                )
+            )
+        )
+        assert fast.equals(slow)
+        assert (fast[column].list.len() > 1).sum() > 5  # lists of two or more were re-ranked
