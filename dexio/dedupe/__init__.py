@@ -233,7 +233,7 @@ def _display_name() -> pl.Expr:
 
 def _reasons(members: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """``_i`` of each non-survivor -> the link that explains it (to the survivor if any)."""
-    survivor = members.filter(pl.col("mrank") == 0).select("label", s_i="_i")
+    survivor = members.select("label", "mrank", s_i="_i").filter(pl.col("mrank") == 0)
     where = members.select("_i", "source", "row")
     ends = pl.concat(
         [
@@ -291,7 +291,8 @@ def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFram
     reasons = _reasons(members, matched.edges)
     members = members.join(reasons, on="_i", how="left")
     is_survivor = pl.col("mrank") == 0
-    review = members.sort("cluster_id", "mrank").select(
+    # (the columns it shows first: a sort copies every column it carries)
+    review = members.select(
         pl.col("cluster_id"),
         pl.col("size").alias("cluster_size"),
         pl.when(is_survivor).then(pl.lit("survivor")).otherwise(pl.lit("merged")).alias("role"),
@@ -302,8 +303,9 @@ def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFram
         pl.col("company"),
         *_review_lists(),
         pl.when(~is_survivor).then(pl.col("merge_reason")).alias("merge_reason"),
+        pl.col("mrank"),
     )
-    return members, review
+    return members, review.sort("cluster_id", "mrank").drop("mrank")
 
 
 def find_duplicates(
@@ -365,9 +367,9 @@ def _fold(
         .unique("label", keep="first", maintain_order=True)
         .select("label", extra_one="extra")
     )
-    survivors = members.filter(pl.col("mrank") == 0).select(
-        "label", "_i", "source", "row", "source_id", "size", "cluster_id"
-    )
+    survivors = members.select(
+        "label", "_i", "source", "row", "source_id", "size", "cluster_id", "mrank"
+    ).filter(pl.col("mrank") == 0)
     folded = (
         survivors.join(scalars, on="label", how="left")
         .join(lists, on="label", how="left")
@@ -456,12 +458,11 @@ def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
             matched.refused.select("a", "b", "kind", "score", "reason", merged=pl.lit(False)),
         ]
     )
-    ends = pl.concat([links["a"], links["b"]]).unique().to_frame("_i")
-    who = (
-        base.select("_i", "source", "row", "cluster_id", "first_name", "last_name", "full_name")
-        .join(ends, on="_i", how="semi")
-        .select("_i", "source", "row", "cluster_id", name=_display_name())
-    )
+    ends = pl.concat([links["a"], links["b"]]).unique().sort()
+    # Records are found by position (``_i`` is the row number): a gather, not a semi join
+    # that hashes every record.
+    shown = base.select("_i", "source", "row", "cluster_id", "first_name", "last_name", "full_name")
+    who = shown[ends].select("_i", "source", "row", "cluster_id", name=_display_name())
     a = who.rename(lambda c: f"{c}_a" if c != "_i" else "a")
     b = who.rename(lambda c: f"{c}_b" if c != "_i" else "b")
     out = links.join(a, on="a").join(b, on="b")
