@@ -158,6 +158,43 @@ def _like(frame: pl.DataFrame, columns: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(pieces, rechunk=False)
 
 
+def _combine(raw: pl.DataFrame) -> pl.DataFrame:
+    """One link per pair of records (``a`` < ``b``): the kind and priority of its strongest
+    reason, its best score, and its distinct reasons joined by "; " (strongest first)."""
+    ordered = raw.with_columns(
+        prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
+        a=pl.min_horizontal("a", "b"),
+        b=pl.max_horizontal("a", "b"),
+    ).sort("a", "b", "prio", "reason")  # reason: the same text every run
+    # Rows of one pair are together, strongest first: a row compares itself with its
+    # neighbours instead of a window or a hash over the pairs.
+    same_pair = pl.col("a").eq_missing(pl.col("a").shift()) & pl.col("b").eq_missing(
+        pl.col("b").shift()
+    )
+    next_same = pl.col("a").eq_missing(pl.col("a").shift(-1)) & pl.col("b").eq_missing(
+        pl.col("b").shift(-1)
+    )
+    best = pl.when(~same_pair).then(pl.col("prio")).forward_fill()
+    # A name comparison adds nothing to an exact key between the same two records.
+    kept = ordered.filter((pl.col("kind") != "fuzzy") | (best == pl.col("prio")))
+    # A repeated reason is the same kind, so the same priority: it follows its first copy.
+    kept = kept.filter(~(same_pair & pl.col("reason").eq_missing(pl.col("reason").shift())))
+    kept = kept.with_columns(_alone=~same_pair & ~next_same)
+    # Most pairs have one reason: only the others are aggregated.
+    several = (
+        kept.filter(~pl.col("_alone"))
+        .group_by("a", "b", maintain_order=True)
+        .agg(
+            kind=pl.col("kind").first(),
+            prio=pl.col("prio").first(),
+            score=pl.col("score").max(),
+            reason=pl.col("reason").str.join("; "),
+        )
+    )
+    alone = kept.filter("_alone").select(several.columns)
+    return pl.concat([alone, several]).sort("a", "b")
+
+
 def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     base = conform(frame).select(COLUMNS)
     ids = pl.DataFrame({"_i": pl.int_range(base.height, dtype=pl.UInt32, eager=True)})
@@ -168,26 +205,7 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked)
     raw = pl.concat([exact.accepted, fuzzy])
     refused, shared = exact.refused, exact.shared_keys
-    edges = (
-        raw.with_columns(
-            prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
-            a=pl.min_horizontal("a", "b"),
-            b=pl.max_horizontal("a", "b"),
-        )
-        .sort("a", "b", "prio", "reason")  # reason: the same text every run
-        # A name comparison adds nothing to an exact key between the same two records.
-        .filter(
-            (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
-        )
-        .unique(["a", "b", "reason"], keep="first", maintain_order=True)
-        .group_by("a", "b", maintain_order=True)
-        .agg(
-            kind=pl.col("kind").first(),
-            prio=pl.col("prio").first(),
-            score=pl.col("score").max(),
-            reason=pl.col("reason").str.join("; "),
-        )
-    )
+    edges = _combine(raw)
     labels = components(base.height, edges)
     # Clusters of three or more may hold two people joined through a third record.
     sizes = cluster_columns(labels["label"])["size"]

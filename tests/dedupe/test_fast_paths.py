@@ -582,3 +582,57 @@ def test_united_lists_ranked_per_item_equal_the_list_eval_rerank_on_a_generated_
         )
         assert fast.equals(slow)
         assert (fast[column].list.len() > 1).sum() > 5  # lists of two or more were re-ranked
+
+
+def reference_combine(raw: pl.DataFrame) -> pl.DataFrame:
+    """_combine as it was: a window over the pairs, unique, and a group_by of every pair."""
+    from dexio.dedupe._matching import PRIORITY
+
+    return (
+        raw.with_columns(
+            prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
+            a=pl.min_horizontal("a", "b"),
+            b=pl.max_horizontal("a", "b"),
+        )
+        .sort("a", "b", "prio", "reason")
+        .filter(
+            (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
+        )
+        .unique(["a", "b", "reason"], keep="first", maintain_order=True)
+        .group_by("a", "b", maintain_order=True)
+        .agg(
+            kind=pl.col("kind").first(),
+            prio=pl.col("prio").first(),
+            score=pl.col("score").max(),
+            reason=pl.col("reason").str.join("; "),
+        )
+    )
+
+
+def test_combined_links_equal_the_group_by_of_every_pair_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe import _combine
+    from dexio.dedupe._matching import EDGE_SCHEMA, exact_edges, fuzzy_edges
+
+    opts = Options()
+    feats = features(generated)
+    exact = exact_edges(generated, feats, opts)
+    fuzzy = fuzzy_edges(generated, feats, opts, exact.same_name, exact.shared_keys)
+    # Both orientations, repeated reasons and a fuzzy link next to an exact one.
+    made = pl.DataFrame(
+        [
+            (5, 3, "email", None, "same email x@y.com"),
+            (3, 5, "email", None, "same email x@y.com"),
+            (3, 5, "phone", None, "same phone +1555 + name match"),
+            (3, 5, "fuzzy", 0.95, "name ~0.95 + same company Acme"),
+            (7, 9, "fuzzy", 0.91, "name ~0.91 + same birthday --01-02"),
+            (9, 7, "fuzzy", 0.93, "name ~0.93 + same birthday --01-02"),
+        ],
+        schema=EDGE_SCHEMA,
+        orient="row",
+    )
+    for raw in (pl.concat([exact.accepted, fuzzy]), made, made.clear()):
+        assert _combine(raw).equals(reference_combine(raw))
+    combined = _combine(pl.concat([exact.accepted, fuzzy, fuzzy]))
+    assert combined.height > 300 and combined["reason"].str.contains("; ").any()
