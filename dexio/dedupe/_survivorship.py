@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dexio.dedupe._features import company_key, fold
+from dexio.dedupe._features import _per_value, company_key, fold
 from dexio.schema import SCALAR_FIELDS, SCHEMA
 
 #: Scalars filled from other records when the survivor lacks them, with conflicts listed.
@@ -23,67 +23,97 @@ MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
 
 
 def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFrame:
-    """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members."""
+    """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members,
+    sorted by ``label`` and ``mrank``."""
     order = list(trust or [])
     positions = {name: i for i, name in enumerate(order)}
     base = pl.col("source").str.extract(r"([^/\\]+)$", 1)
     unknown = len(order)
-    trust_rank = pl.min_horizontal(
-        pl.col("source").replace_strict(positions, default=unknown, return_dtype=pl.Int64),
-        base.replace_strict(positions, default=unknown, return_dtype=pl.Int64),
-    ).fill_null(unknown)
+    trust_rank = (
+        pl.min_horizontal(
+            pl.col("source").replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+            base.replace_strict(positions, default=unknown, return_dtype=pl.Int64),
+        ).fill_null(unknown)
+        if order
+        else pl.lit(0, dtype=pl.Int64)  # no trust order: every source ranks the same
+    )
     filled = pl.sum_horizontal(
         *[pl.col(f).is_not_null() & (pl.col(f).str.strip_chars() != "") for f in MERGED_SCALARS],
         pl.col("emails").list.len().fill_null(0) > 0,
         pl.col("phones").list.len().fill_null(0) > 0,
     )
-    ranked = frame.with_columns(_trust=trust_rank, _filled=filled).sort(
-        ["label", "_trust", "_filled", "_i"], descending=[False, False, True, False]
+    # The order is worked out on the ranking columns alone; the records move once.
+    ranking = frame.select(
+        pl.arg_sort_by(
+            [pl.col("label"), trust_rank, filled, pl.col("_i")],
+            descending=[False, False, True, False],
+        )
+    ).to_series()
+    return frame[ranking].with_columns(mrank=_position_in_label())
+
+
+def _position_in_label() -> pl.Expr:
+    """Each row's place (0, 1, ...) among the rows of its ``label``, in a frame sorted by
+    ``label``: how far it is from the label's first row (no window over the labels)."""
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    return (
+        row - pl.when(pl.col("label").ne_missing(pl.col("label").shift())).then(row).forward_fill()
     )
-    return ranked.with_columns(mrank=pl.int_range(pl.len(), dtype=pl.UInt32).over("label")).drop(
-        "_trust", "_filled"
-    )
+
+
+def _differing(column: str) -> pl.Expr:
+    """Rows of a frame sorted by ``label`` (nulls dropped) whose ``column`` differs from the
+    row before in the same label: a label has one when its texts are not all the same."""
+    return (pl.col(column) != pl.col(column).shift()) & (pl.col("label") == pl.col("label").shift())
+
+
+def _text(field: str) -> pl.Expr:
+    """A field's text without surrounding spaces; nothing but spaces is no text (null)."""
+    value = pl.col(field).str.strip_chars()
+    return pl.when(value != "").then(value).alias(field)
 
 
 def _quote(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit("'"), expr, pl.lit("'")])
 
 
+def _key(field: str, value: pl.Expr) -> pl.Expr:
+    """What two texts of ``field`` must share to be one value, not a conflict."""
+    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
+    # "López"); a birthday without a year agrees with one that has it.
+    if field == "birthday":
+        return value.str.slice(-5)
+    if field == "company":
+        return company_key(value)
+    return pl.coalesce(fold(value), value)
+
+
 def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(``label`` + one column per scalar field, ``label`` + ``conflicts`` list)."""
-    long = (
-        members.select("label", "mrank", "source", "row", *MERGED_SCALARS)
-        .unpivot(
-            index=["label", "mrank", "source", "row"],
-            on=list(MERGED_SCALARS),
-            variable_name="field",
-            value_name="value",
-        )
-        .with_columns(pl.col("value").str.strip_chars())
-        .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
-    )
+    text = members.select(
+        "label", "mrank", "source", "row", *[_text(f) for f in MERGED_SCALARS]
+    ).sort("label", "mrank")
+    # The survivor's text, or the next record's where it has none: what is kept, except
+    # for a birthday without a year next to one with it (below).
+    wide = text.group_by("label").agg(pl.col(f).drop_nulls().first() for f in MERGED_SCALARS)
     # Where every record of a group holds the same text there is nothing to choose and no
-    # conflict: that value is kept as it is. Keys, ranks and conflicts are worked out only
-    # for the fields whose texts differ (about one in seven at 200k generated rows).
-    varied = pl.col("value").n_unique().over("label", "field") > 1
-    long = long.with_columns(_varied=varied)
-    same = (
-        long.filter(~pl.col("_varied"))
-        .unique(["label", "field"], keep="any")
-        .select("label", "field", kept="value")
-    )
-    long = long.filter(pl.col("_varied")).drop("_varied")
-    # Two spellings of one value are not a conflict ("Acme Inc." vs "ACME", "Lopez" vs
-    # "López"); a birthday without a
-    # year agrees with one that has it (and the one with the year is kept).
-    long = long.with_columns(
-        key=pl.when(pl.col("field") == "birthday")
-        .then(pl.col("value").str.slice(-5))
-        .when(pl.col("field") == "company")
-        .then(company_key(pl.col("value")))
-        .otherwise(pl.coalesce(fold(pl.col("value")), pl.col("value"))),
-        has_year=(pl.col("field") == "birthday") & ~pl.col("value").str.starts_with("--"),
-    ).sort("label", "field", "mrank")
+    # conflict. Keys, ranks and conflicts are worked out only for the fields whose texts
+    # differ (about one in seven at 200k generated rows), on those records alone: a group's
+    # texts differ when one differs from the text before it (records in rank order).
+    parts = []
+    for f in MERGED_SCALARS:
+        present = text.select("label", "mrank", "source", "row", value=f).drop_nulls("value")
+        varied = present.filter(_differing("value"))["label"].unique()
+        rows = present.filter(pl.col("label").is_in(varied.implode()))
+        parts.append(
+            rows.with_columns(
+                field=pl.lit(f),
+                # (names repeat: each distinct text is folded once)
+                key=_per_value(rows, pl.col("value"), lambda v: _key(f, v)),  # noqa: B023
+                has_year=~pl.col("value").str.starts_with("--") & (f == "birthday"),
+            )
+        )
+    long = pl.concat(parts).sort("label", "field", "mrank")
     kept_key = pl.col("key").first().over("label", "field")
     long = long.with_columns(
         pick=pl.when(pl.col("key") == kept_key)
@@ -97,12 +127,15 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         kept_row=pl.col("row").first(),
         values=pl.col("value"),
     )
-    kept = pl.concat([same, per_field.select("label", "field", "kept")])
-    wide = kept.pivot(on="field", index="label", values="kept")
-    for f in MERGED_SCALARS:
-        if f not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(f))
-    wide = wide.select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+    # The birthday with the year is kept over the survivor's without it.
+    birthday = per_field.filter(pl.col("field") == "birthday").select("label", _kept="kept")
+    wide = (
+        wide.join(birthday, on="label", how="left")
+        .with_columns(birthday=pl.coalesce("_kept", "birthday"))
+        .select("label", *[pl.col(f).cast(pl.String) for f in MERGED_SCALARS])
+        # (a group with no text in any field has nothing to fill in)
+        .filter(pl.any_horizontal(pl.col(f).is_not_null() for f in MERGED_SCALARS))
+    )
     clashing = per_field.filter(pl.col("values").list.len() > 1)
     # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not said.
     name_clash = pl.col("field").is_in(["first_name", "last_name"]).any().over("label")
@@ -129,9 +162,17 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _union(
-    members: pl.DataFrame, column: str, key: pl.Expr, sort_by: list[pl.Expr]
+    members: pl.DataFrame,
+    column: str,
+    key: pl.Expr,
+    sort_by: list[pl.Expr],
+    ranked: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """``label`` -> the united list of ``column``, first occurrence of each ``key`` kept."""
+    """``label`` -> the united list of ``column``, first occurrence of each ``key`` kept.
+
+    ``ranked``: the struct fields of ``column`` to keep, with ``ranking`` renumbered 1..n
+    in the united order (the survivor's primary first).
+    """
     items = (
         members.select("label", "mrank", column)
         .explode(column)
@@ -140,6 +181,10 @@ def _union(
         .sort([pl.col("label"), pl.col("mrank"), *sort_by])
         .unique(["label", "_key"], keep="first", maintain_order=True)
     )
+    if ranked:
+        fields = [pl.col(column).struct.field(f) for f in ranked]
+        rank = (_position_in_label() + 1).cast(pl.Int32)
+        items = items.with_columns(pl.struct(*fields, ranking=rank).alias(column))
     return items.group_by("label", maintain_order=True).agg(pl.col(column))
 
 
@@ -152,12 +197,19 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
         "emails",
         email.str.strip_chars().str.to_lowercase(),
         [pl.col("emails").struct.field("ranking")],
+        ranked=("email", "label"),
     )
     phone_key = pl.coalesce(
         pl.col("phones").struct.field("phone_number_sanitized"),
         pl.col("phones").struct.field("phone_number").str.replace_all(r"[^\d+]", ""),
     )
-    phones = _union(members, "phones", phone_key, [pl.col("phones").struct.field("ranking")])
+    phones = _union(
+        members,
+        "phones",
+        phone_key,
+        [pl.col("phones").struct.field("ranking")],
+        ranked=("phone_number", "country_code", "phone_number_sanitized", "label"),
+    )
     tags = _union(members, "tags", pl.col("tags").str.strip_chars().str.to_lowercase(), [])
     notes = _union(members, "notes", pl.col("notes").struct.field("body").str.strip_chars(), [])
     reminders = _union(
@@ -176,21 +228,6 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
     out = labels
     for part in (emails, phones, tags, notes, reminders, issues):
         out = out.join(part, on="label", how="left")
-    # Re-rank e-mails and phones 1..n in their new order (the survivor's primary first).
-    rerank = {
-        "emails": ("email", "label", "ranking"),
-        "phones": ("phone_number", "country_code", "phone_number_sanitized", "label", "ranking"),
-    }
-    exprs = []
-    for column, fields in rerank.items():
-        ranked = pl.col(column).list.eval(
-            pl.struct(
-                *[pl.element().struct.field(f) for f in fields if f != "ranking"],
-                ranking=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
-            )
-        )
-        exprs.append(ranked.alias(column))
-    out = out.with_columns(exprs)
     return out.with_columns(
         *[pl.col(c).fill_null(pl.lit([], dtype=SCHEMA[c])) for c in ("tags", "issues")]
     )
@@ -198,9 +235,10 @@ def merge_lists(members: pl.DataFrame) -> pl.DataFrame:
 
 def merge_extra(members: pl.DataFrame) -> pl.DataFrame:
     """``label`` -> merged ``extra`` JSON (survivor's keys win), where two or more have one."""
-    present = members.filter(pl.col("extra").is_not_null())
+    present = members.select("label", "mrank", "extra").drop_nulls("extra").sort("label", "mrank")
     # Only clusters whose records carry different extras need merging in Python.
-    present = present.filter(pl.col("extra").n_unique().over("label") > 1).sort("label", "mrank")
+    varied = present.filter(_differing("extra"))["label"].unique()
+    present = present.filter(pl.col("label").is_in(varied.implode()))
     merged: dict[int, dict[str, object]] = {}
     for label, text in present.select("label", "extra").iter_rows():
         try:

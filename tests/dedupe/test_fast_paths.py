@@ -552,3 +552,125 @@ def test_at_gathers_a_sorted_index_chunk_by_chunk_as_a_plain_gather(
     assert at(pieces, index.clear()).equals(expected.clear())
     # an unsorted index is gathered as it is
     assert at(pieces, index.reverse()).equals(whole.drop("_i")[index.reverse()])
+
+
+def reference_contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
+    """The contacts as they were built: singles and groups interleaved by merge_sorted."""
+    from dexio.schema import SCHEMA
+
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    singles = base.lazy().filter(pl.col("size") == 1)
+    singles = singles.select(
+        *COLUMNS, "cluster_id", cluster_size="size", conflicts=empty, label="label"
+    )
+    groups = (
+        folded.lazy()
+        .sort("label")
+        .select(
+            *[pl.col(c).cast(SCHEMA[c]) for c in COLUMNS],
+            pl.col("cluster_id").cast(pl.UInt32),
+            cluster_size=pl.col("size").cast(pl.UInt32),
+            conflicts="conflicts",
+            label="label",
+        )
+    )
+    out_cols = [*COLUMNS, "cluster_id", "cluster_size", "conflicts"]
+    return singles.merge_sorted(groups, key="label").select(out_cols).collect()
+
+
+def test_contacts_equal_the_merge_of_singles_and_groups_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe import _contacts, _fold
+
+    whole = generated.drop("_i")
+    pieces = pl.concat([whole.slice(0, 1000), whole.slice(1000)], rechunk=False)
+    for frame in (whole, pieces):
+        matched = _match(frame, Options())
+        folded = _fold(matched, None)[0]
+        contacts = _contacts(matched.base, folded)
+        assert contacts.equals(reference_contacts(matched.base, folded))
+        assert (contacts["cluster_size"] > 1).sum() == folded.height > 300
+        assert contacts["conflicts"].list.len().sum() > 10
+
+
+def test_united_lists_ranked_per_item_equal_the_list_eval_rerank_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe._survivorship import _union
+
+    matched = _match(generated.drop("_i"), Options())
+    members = rank_members(matched.base.filter(pl.col("size") > 1), None)
+    ranks = {
+        "emails": ("email", "label"),
+        "phones": ("phone_number", "country_code", "phone_number_sanitized", "label"),
+    }
+    for column, fields in ranks.items():
+        key = pl.col(column).struct.field(fields[0])
+        order = [pl.col(column).struct.field("ranking")]
+        fast = _union(members, column, key, order, ranked=fields)
+        # as merge_lists re-ranked the united lists before: list.eval over each list
+        slow = _union(members, column, key, order).with_columns(
+            pl.col(column).list.eval(
+                pl.struct(
+                    *[pl.element().struct.field(f) for f in fields],
+                    ranking=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
+                )
+            )
+        )
+        assert fast.equals(slow)
+        assert (fast[column].list.len() > 1).sum() > 5  # lists of two or more were re-ranked
+
+
+def reference_combine(raw: pl.DataFrame) -> pl.DataFrame:
+    """_combine as it was: a window over the pairs, unique, and a group_by of every pair."""
+    from dexio.dedupe._matching import PRIORITY
+
+    return (
+        raw.with_columns(
+            prio=pl.col("kind").replace_strict(PRIORITY, return_dtype=pl.Int8),
+            a=pl.min_horizontal("a", "b"),
+            b=pl.max_horizontal("a", "b"),
+        )
+        .sort("a", "b", "prio", "reason")
+        .filter(
+            (pl.col("kind") != "fuzzy") | (pl.col("prio").min().over("a", "b") == pl.col("prio"))
+        )
+        .unique(["a", "b", "reason"], keep="first", maintain_order=True)
+        .group_by("a", "b", maintain_order=True)
+        .agg(
+            kind=pl.col("kind").first(),
+            prio=pl.col("prio").first(),
+            score=pl.col("score").max(),
+            reason=pl.col("reason").str.join("; "),
+        )
+    )
+
+
+def test_combined_links_equal_the_group_by_of_every_pair_on_a_generated_file(
+    generated: pl.DataFrame,
+) -> None:
+    from dexio.dedupe import _combine
+    from dexio.dedupe._matching import EDGE_SCHEMA, exact_edges, fuzzy_edges
+
+    opts = Options()
+    feats = features(generated)
+    exact = exact_edges(generated, feats, opts)
+    fuzzy = fuzzy_edges(generated, feats, opts, exact.same_name, exact.shared_keys)
+    # Both orientations, repeated reasons and a fuzzy link next to an exact one.
+    made = pl.DataFrame(
+        [
+            (5, 3, "email", None, "same email x@y.com"),
+            (3, 5, "email", None, "same email x@y.com"),
+            (3, 5, "phone", None, "same phone +1555 + name match"),
+            (3, 5, "fuzzy", 0.95, "name ~0.95 + same company Acme"),
+            (7, 9, "fuzzy", 0.91, "name ~0.91 + same birthday --01-02"),
+            (9, 7, "fuzzy", 0.93, "name ~0.93 + same birthday --01-02"),
+        ],
+        schema=EDGE_SCHEMA,
+        orient="row",
+    )
+    for raw in (pl.concat([exact.accepted, fuzzy]), made, made.clear()):
+        assert _combine(raw).equals(reference_combine(raw))
+    combined = _combine(pl.concat([exact.accepted, fuzzy, fuzzy]))
+    assert combined.height > 300 and combined["reason"].str.contains("; ").any()
