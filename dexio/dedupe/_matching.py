@@ -133,9 +133,16 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
-    """(``kind``, ``value``, ``n``, ``role``) for the keys of :func:`exact_keys` that two
-    records or more hold: how many, and whether it is a role mailbox."""
-    sizes = keys.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") > 1)
+    """(``kind``, ``value``, ``n``, ``role``, ``held_by``) for the keys of :func:`exact_keys`
+    that two records or more hold: how many, whether it is a role mailbox, and which
+    records (their ``_i``, a list).
+
+    The texts are grouped once, here; exact_edges pairs the records of a key through its
+    row number in this table, so no later step joins on the texts again.
+    """
+    sizes = (
+        keys.group_by("kind", "value").agg(n=pl.len(), held_by=pl.col("_i")).filter(pl.col("n") > 1)
+    )
     # A role mailbox (info@) is told by its address alone, so it is looked for only among
     # the keys held by two records or more, the only ones whose role matters. (A Gmail
     # key's user is the same before and after exact_keys rewrote it: email_user drops the
@@ -145,6 +152,16 @@ def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
             (pl.col("kind") == "email")
             & email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         ).fill_null(False)
+    )
+
+
+def _holders(groups: pl.DataFrame) -> pl.DataFrame:
+    """(``g``, ``_i``): each record of each key of ``groups`` (rows of :func:`key_groups`),
+    the key by its row number ``g`` in ``groups``."""
+    return (
+        groups.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("g"), "held_by")
+        .explode("held_by")
+        .rename({"held_by": "_i"})
     )
 
 
@@ -229,17 +246,19 @@ class ExactLinks:
 
 def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> ExactLinks:
     """Links through e-mail, phone and LinkedIn keys, and the links refused."""
-    keys = exact_keys(frame)
-    sizes = key_groups(keys)
+    sizes = key_groups(exact_keys(frame))
     shared = sizes.filter((pl.col("n") > opts.shared_key_size) | pl.col("role"))
     small = sizes.filter((pl.col("n") <= opts.shared_key_size) & ~pl.col("role"))
 
     # Small groups: compare every pair, names must not contradict each other.
-    k = keys.join(small.select("kind", "value"), on=["kind", "value"], how="semi")
-    pairs = (
-        k.join(k, on=["kind", "value"], suffix="_b")
-        .filter(pl.col("_i") < pl.col("_i_b"))
-        .select(a="_i", b="_i_b", kind="kind", value="value")
+    k = _holders(small)
+    pairs = k.join(k, on="g", suffix="_b").filter(pl.col("_i") < pl.col("_i_b"))
+    pairs = pl.concat(
+        [
+            pairs.select(a="_i", b="_i_b", g="g"),
+            small.select("kind", "value")[pairs["g"]],
+        ],
+        how="horizontal",
     )
     pairs = score_names(pairs, feats)
     min_sim = opts.key_name_min
@@ -263,12 +282,8 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
     )
     pairs = pairs.with_columns(ok=compatible, no_names=no_names)
     # A group with two people in it cannot also vouch for a record that has no name.
-    conflicted = pairs.filter(~pl.col("ok")).select("kind", "value").unique()
-    pairs = pairs.with_columns(
-        conflicted=pl.struct("kind", "value").is_in(
-            conflicted.select(pl.struct("kind", "value")).to_series().implode()
-        )
-    )
+    conflicted = pairs.filter(~pl.col("ok"))["g"].unique()
+    pairs = pairs.with_columns(conflicted=pl.col("g").is_in(conflicted.implode()))
     accept = pairs.filter(pl.col("ok") & ~(pl.col("no_names") & pl.col("conflicted")))
     label = {"email": "same email", "phone": "same phone", "linkedin": "same LinkedIn"}
     accepted = accept.select(
@@ -318,15 +333,17 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
     )
 
     # Shared keys (switchboards, info@, big family addresses): only the same full name links.
-    k = keys.join(shared.select("kind", "value"), on=["kind", "value"], how="semi")
+    k = _holders(shared)
     k = k.hstack(at(feats.select("fn", "ln"), k["_i"])).drop_nulls(["fn", "ln"])
     canon = _canonical_firsts(k["fn"])
-    k = k.join(canon, on="fn").select("_i", "kind", "value", "cfn", "ln")
-    k = k.filter(pl.len().over("kind", "value", "cfn", "ln").is_between(2, opts.max_block))
+    k = k.join(canon, on="fn").select("_i", "g", "cfn", "ln")
+    k = k.filter(pl.len().over("g", "cfn", "ln").is_between(2, opts.max_block))
+    same_name = k.join(k, on=["g", "cfn", "ln"], suffix="_b").filter(pl.col("_i") < pl.col("_i_b"))
     same_name = (
-        k.join(k, on=["kind", "value", "cfn", "ln"], suffix="_b")
-        .filter(pl.col("_i") < pl.col("_i_b"))
-        .join(sizes.select("kind", "value", "n"), on=["kind", "value"])
+        pl.concat(
+            [same_name.select("_i", "_i_b"), shared.select("kind", "value", "n")[same_name["g"]]],
+            how="horizontal",
+        )
         .select(
             a="_i",
             b="_i_b",
