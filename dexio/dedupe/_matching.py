@@ -361,7 +361,9 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
             n="n",
         )
         .group_by("a", "b")
-        .agg(pl.col("evidence").sort_by("n").first(), key_count=pl.col("n").min())
+        # the key the fewest records share; among keys as widely shared, the first evidence
+        # in sort order (the order of the rows here is the join's, which varies)
+        .agg(pl.col("evidence").sort_by("n", "evidence").first(), key_count=pl.col("n").min())
     )
     shared_keys = shared.select("kind", "value", records=pl.col("n").cast(pl.UInt32)).sort(
         "records", "kind", "value", descending=[True, False, False]
