@@ -164,10 +164,12 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
             (pl.col("users").str.len_chars() >= 4)
             & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         )
-        .unique()
         # A user part only ever counts when two records share it (a fuzzy block, or the
         # intersection of two records' users), so one held by a single record is left out.
-        .filter(pl.len().over("users") > 1)
+        # (A record listing one twice repeats its row: _distinctive keeps one. Counting the
+        # records of each user part is one pass over the texts, where removing the repeats
+        # first was another.)
+        .filter(pl.col("_i").n_unique().over("users") > 1)
     )
     kept = _distinctive(out.select("_i", "fn", "ln").join(users, on="_i"))
     out = out.join(kept, on="_i", how="left", maintain_order="left")
@@ -201,7 +203,7 @@ def work_emails(emails: pl.Expr) -> pl.Expr:
 def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     """Each record's e-mail user parts that say more than its name (see distinctive_user).
 
-    ``rows``: one row per (``_i``, ``users``) with the record's ``fn`` and ``ln``; returns
+    ``rows``: a row per (``_i``, ``users``), repeats allowed, with the record's ``fn`` and ``ln``; returns
     ``_i`` -> ``users`` (a list, in no particular order) for records that keep any. The clear cases
     are decided with expressions over every row (four or more digits: yes; exactly the name,
     its initial and the last name, or the last name alone: no; what is left after taking
@@ -251,7 +253,7 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     )
     rows = rows.join(verdicts, on=["users", "fn", "ln"], how="left", nulls_equal=True)
     kept = pl.concat([yes, rows.filter("verdict").select("_i", "users")])
-    return kept.group_by("_i").agg(pl.col("users"))
+    return kept.unique().group_by("_i").agg(pl.col("users"))
 
 
 def _rest(first: pl.Expr, last: pl.Expr, letters: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
