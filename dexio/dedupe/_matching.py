@@ -73,7 +73,8 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
     rows), so they are left out here: a key whose 64-bit hash no other key has is certainly
     alone, and telling those apart takes a sort of the hashes, where grouping the texts
     takes a hash table of every text (5x the time). A collision only keeps a few keys more:
-    the grouping on the texts that follows decides, exactly as before.
+    the grouping on the texts that follows decides, exactly as before. A key a record lists
+    twice is here twice (key_groups counts records, not rows).
     """
     emails = (
         frame.select("_i", "emails")
@@ -125,11 +126,11 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
         value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
     )
     keys = pl.concat([emails, phones, linkedin])
-    keys = keys.filter(pl.col("value").is_not_null() & (pl.col("value").str.len_chars() > 0))
+    keys = keys.filter(pl.col("value") != "")  # (a null value compares as null: left out too)
     hashes = keys["value"].hash()
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
-    return keys.filter(hashes.is_in(repeated.implode())).unique(["_i", "kind", "value"])
+    return keys.filter(hashes.is_in(repeated.implode()))
 
 
 def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
@@ -141,7 +142,10 @@ def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
     row number in this table, so no later step joins on the texts again.
     """
     sizes = (
-        keys.group_by("kind", "value").agg(n=pl.len(), held_by=pl.col("_i")).filter(pl.col("n") > 1)
+        keys.group_by("kind", "value")
+        .agg(held_by=pl.col("_i").unique())
+        .with_columns(n=pl.col("held_by").list.len())
+        .filter(pl.col("n") > 1)
     )
     # A role mailbox (info@) is told by its address alone, so it is looked for only among
     # the keys held by two records or more, the only ones whose role matters. (A Gmail
