@@ -203,14 +203,14 @@ def work_emails(emails: pl.Expr) -> pl.Expr:
 def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     """Each record's e-mail user parts that say more than its name (see distinctive_user).
 
-    ``rows``: a row per (``_i``, ``users``), repeats allowed, with the record's ``fn`` and ``ln``; returns
-    ``_i`` -> ``users`` (a list, in no particular order) for records that keep any. The clear cases
-    are decided with expressions over every row (four or more digits: yes; exactly the name,
-    its initial and the last name, or the last name alone: no; what is left after taking
-    the names out, as distinctive_user computes it, is nothing, a household word or the
-    start of a name: no); the rest, a small share, once per distinct (user, first, last):
-    by :func:`_named_verdicts` when the record has both name parts, else by
-    :func:`distinctive_user` itself.
+    ``rows``: a row per (``_i``, ``users``), repeats allowed, with the record's ``fn`` and
+    ``ln``; returns ``_i`` -> ``users`` (a list without repeats, in no particular order) for
+    records that keep any. The clear cases are decided with expressions over every row
+    (four or more digits: yes; exactly the name, its initial and the last name, or the last
+    name alone: no; what is left after taking the names out, as distinctive_user computes
+    it, is nothing, a household word or the start of a name: no); the rest, a small share,
+    once per distinct (user, first, last): by :func:`_named_verdicts` when the record has
+    both name parts, else by :func:`distinctive_user` itself.
     """
     rows = rows.with_columns(
         letters=pl.col("users").str.replace_all(r"\d+", ""),

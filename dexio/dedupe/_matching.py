@@ -69,7 +69,7 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """(``_i``, ``kind``, ``value``) for the e-mail, phone and LinkedIn keys that could link
     two records: every key whose text some other key of the frame also has.
 
-    A key held by one record only links nothing, and most keys are (1.8 M of 2 M at 1M
+    A key held by one record only links nothing, and most keys are (1.5 M of 2 M at 1M
     rows), so they are left out here: a key whose 64-bit hash no other key has is certainly
     alone, and telling those apart takes a sort of the hashes, where grouping the texts
     takes a hash table of every text (5x the time). A collision only keeps a few keys more:
