@@ -164,14 +164,17 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
             (pl.col("users").str.len_chars() >= 4)
             & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         )
-        # A user part only ever counts when two records share it (a fuzzy block, or the
-        # intersection of two records' users), so one held by a single record is left out.
-        # (A record listing one twice repeats its row: _distinctive keeps one. Counting the
-        # records of each user part is one pass over the texts, where removing the repeats
-        # first was another.)
-        .filter(pl.col("_i").n_unique().over("users") > 1)
     )
-    kept = _distinctive(out.select("_i", "fn", "ln").join(users, on="_i"))
+    # A user part only ever counts when two records share it (a fuzzy block, or the
+    # intersection of two records' users), so one held by a single record is left out. Most
+    # are shared, and _distinctive keeps few of them: the parts in one row only are dropped
+    # first, cheaply (on their hashes; a collision only keeps a part a little longer), and
+    # the records of a part are counted only for the parts _distinctive keeps.
+    candidates = users.filter(pl.col("users").hash().is_duplicated())
+    kept = _distinctive(out.select("_i", "fn", "ln").join(candidates, on="_i")).explode("users")
+    held = users.filter(pl.col("users").is_in(kept["users"].implode()))
+    shared = held.filter(pl.col("_i").n_unique().over("users") > 1)["users"]
+    kept = kept.filter(pl.col("users").is_in(shared.implode())).group_by("_i").agg("users")
     out = out.join(kept, on="_i", how="left", maintain_order="left")
     return out.select(
         "_i",

@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fast_paths import generated, user_rows
 
-from dexio.dedupe._features import _named_verdicts, distinctive_user, email_user, features
+from dexio.dedupe._features import (
+    ROLE_MAILBOXES,
+    _named_verdicts,
+    distinctive_user,
+    email_user,
+    features,
+)
 from dexio.dedupe._matching import (
     EDGE_SCHEMA,
     ExactLinks,
@@ -210,3 +216,39 @@ def test_named_verdicts_equal_distinctive_user_on_a_generated_file(
     expected = [distinctive_user(u, f, l) for u, f, l in frame.iter_rows()]  # noqa: E741
     assert frame.height > 3000 and 0 < sum(expected) < frame.height
     assert verdicts.to_list() == expected
+
+
+def test_users_are_the_distinctive_parts_two_records_share(generated: pl.DataFrame) -> None:
+    # features drops the parts held by one record partly by hash and partly after
+    # _distinctive; here they are dropped first, by counting each part's records. Record 0
+    # lists one part twice (two rows, one record), records 1 and 2 share another.
+    def addresses(*emails: str) -> pl.Expr:
+        rows = [{"email": e, "label": None, "ranking": None} for e in emails]
+        return pl.lit(pl.Series([rows], dtype=generated.schema["emails"]))
+
+    i = pl.col("_i")
+    generated = generated.with_columns(
+        emails=pl.when(i == 0)
+        .then(addresses("zq.ward1984@a.com", "zqward1984@b.org"))
+        .when(i.is_in([1, 2]))
+        .then(addresses("yx.ward1984@a.com"))
+        .otherwise("emails")
+    )
+    users = generated.select("_i", "emails").explode("emails")
+    users = users.select("_i", users=email_user(pl.col("emails").struct.field("email")))
+    users = users.filter(
+        (pl.col("users").str.len_chars() >= 4)
+        & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+        & (pl.col("_i").n_unique().over("users") > 1)
+    )
+    feats = features(generated)
+    names = feats.select("_i", "fn", "ln").join(users, on="_i")
+    expected = {
+        (i, u)
+        for i, u, f, l in names.select("_i", "users", "fn", "ln").iter_rows()  # noqa: E741
+        if distinctive_user(u, f, l)
+    }
+    got = set(feats.select("_i", "users").explode("users").drop_nulls().iter_rows())
+    assert 10 < len(expected) < users.height / 2
+    assert (1, "yxward1984") in expected and (0, "zqward1984") not in expected
+    assert got == expected
