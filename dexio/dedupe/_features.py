@@ -223,10 +223,16 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
         l=pl.col("ln").str.replace_all(" ", "", literal=True),
     )
     fn, ln, letters = pl.col("f"), pl.col("l"), pl.col("letters")
-    f0 = fn.str.slice(0, 1)
-    shapes = [fn + ln, ln + fn, f0 + ln, ln + f0, fn + ln.str.slice(0, 1), ln, fn]
-    exact_shape = pl.any_horizontal(*[(letters == s).fill_null(False) for s in shapes])
-    long, short, rest = _rest(fn, ln, letters)
+    # Each rule in distinctive_user's order, on the rows the previous ones left open. A value
+    # read more than once is made a column first: an eager select computes an expression
+    # each time it appears in it.
+    rows = rows.with_columns(digits=pl.col("users").str.len_chars() - letters.str.len_chars())
+    yes = rows.filter(pl.col("digits") >= 4).select("_i", "users")
+    rows = rows.filter((pl.col("digits") < 4) & (letters != ""))
+    rows = rows.filter(~_is_shape(fn, ln, letters))
+    rows = rows.with_columns(*_longer_first(fn, ln))
+    rows = rows.with_columns(rest=_rest(letters, pl.col("long"), pl.col("short")))
+    long, short, rest = pl.col("long"), pl.col("short"), pl.col("rest")
     named_rest = (
         (rest == "")
         | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
@@ -234,11 +240,6 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
         | short.str.starts_with(rest)
     )
     both = pl.col("fn").is_not_null() & pl.col("ln").is_not_null()
-    # Each rule in distinctive_user's order, on the rows the previous ones left open.
-    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
-    yes = rows.filter(digits >= 4).select("_i", "users")
-    rows = rows.filter((digits < 4) & (letters.str.len_chars() > 0))
-    rows = rows.filter(~exact_shape)
     rows = rows.filter(~(both & named_rest).fill_null(False))
     open_ = rows.select("users", "fn", "ln").unique()
     named = open_.filter(both)
@@ -259,14 +260,39 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     return kept.unique().group_by("_i").agg(pl.col("users"))
 
 
-def _rest(first: pl.Expr, last: pl.Expr, letters: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(longer part, shorter part, ``letters`` without them): distinctive_user's ``rest``,
-    the longer name part taken out first (the first name on a tie, as a stable sort leaves
-    it), then the other; str.split + join is str.replace."""
+def _is_shape(first: pl.Expr, last: pl.Expr, letters: pl.Expr) -> pl.Expr:
+    """Are ``letters`` exactly the name, its initial and the last name, or the last name
+    alone (false where a part they need is null)? A glued shape is told by its length, its
+    start and its end, which builds no text."""
+    f0, l0 = first.str.slice(0, 1), last.str.slice(0, 1)
+    n, nf, nl = letters.str.len_bytes(), first.str.len_bytes(), last.str.len_bytes()
+    n0f, n0l = f0.str.len_bytes(), l0.str.len_bytes()
+    starts, ends = letters.str.starts_with, letters.str.ends_with
+    shapes = [
+        (n == nf + nl) & starts(first) & ends(last),
+        (n == nl + nf) & starts(last) & ends(first),
+        (n == n0f + nl) & starts(f0) & ends(last),
+        (n == nl + n0f) & starts(last) & ends(f0),
+        (n == nf + n0l) & starts(first) & ends(l0),
+        letters == last,
+        letters == first,
+    ]
+    return pl.any_horizontal(*[shape.fill_null(False) for shape in shapes])
+
+
+def _longer_first(first: pl.Expr, last: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``long`` and ``short``: the name parts in the order distinctive_user takes them out of
+    a user part, the longer first (the first name on a tie, as a stable sort leaves it)."""
     first_longer = first.str.len_chars() >= last.str.len_chars()
     long = pl.when(first_longer).then(first).otherwise(last)
     short = pl.when(first_longer).then(last).otherwise(first)
-    return long, short, letters.str.split(long).list.join("").str.split(short).list.join("")
+    return long.alias("long"), short.alias("short")
+
+
+def _rest(letters: pl.Expr, long: pl.Expr, short: pl.Expr) -> pl.Expr:
+    """``letters`` without ``long`` then ``short``: distinctive_user's ``rest`` (str.split +
+    join is str.replace)."""
+    return letters.str.split(long).list.join("").str.split(short).list.join("")
 
 
 @cache
@@ -317,8 +343,8 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
         .join(_nickname_lists(), left_on="fn", right_on="name", how="left", maintain_order="left")
     )
     f, l, letters = pl.col("f"), pl.col("l"), pl.col("letters")  # noqa: E741
-    long, short, rest = _rest(f, l, letters)
-    o = o.with_columns(long=long, short=short, rest=rest)
+    o = o.with_columns(*_longer_first(f, l))
+    o = o.with_columns(rest=_rest(letters, pl.col("long"), pl.col("short")))
     long, short, rest = pl.col("long"), pl.col("short"), pl.col("rest")
     pairs = _nickname_pairs()
     nickname_of = [
