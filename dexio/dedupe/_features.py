@@ -369,16 +369,20 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
         "_r", "letters", "l", g=pl.concat_list("f", pl.col("formals").fill_null(empty))
     )
     g, g0, l0 = pl.col("g"), pl.col("g").str.slice(0, 1), l.str.slice(0, 1)
-    against = (
-        firsts.explode("g")
-        .select("_r", "letters", shape=pl.concat_list(l, g + l, l + g, g0 + l, l + g0, g + l0))
-        .explode("shape")
+    # one frame per shape, stacked (building them as lists to explode costs more); the last
+    # name alone once per row, not once per formal name
+    firsts = firsts.explode("g")
+    against = pl.concat(
+        [o.select("_r", "letters", shape=l)]
+        + [firsts.select("_r", "letters", shape=s) for s in (g + l, l + g, g0 + l, l + g0, g + l0)]
     )
+    # only the scores from 0.9 up matter: rapidfuzz stops early on the others
     scores = process.cpdist(
-        against["letters"].to_list(),
-        against["shape"].to_list(),
+        against["letters"].to_numpy(),
+        against["shape"].to_numpy(),
         scorer=JaroWinkler.normalized_similarity,
         dtype="float64",
+        score_cutoff=0.9,
     )
     alike = against.filter(pl.Series(scores.ravel() >= 0.9))["_r"]
     digits = pl.col("users").str.len_chars() - letters.str.len_chars()
