@@ -164,12 +164,17 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
             (pl.col("users").str.len_chars() >= 4)
             & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         )
-        .unique()
-        # A user part only ever counts when two records share it (a fuzzy block, or the
-        # intersection of two records' users), so one held by a single record is left out.
-        .filter(pl.len().over("users") > 1)
     )
-    kept = _distinctive(out.select("_i", "fn", "ln").join(users, on="_i"))
+    # A user part only ever counts when two records share it (a fuzzy block, or the
+    # intersection of two records' users), so one held by a single record is left out. Most
+    # are shared, and _distinctive keeps few of them: the parts in one row only are dropped
+    # first, cheaply (on their hashes; a collision only keeps a part a little longer), and
+    # the records of a part are counted only for the parts _distinctive keeps.
+    candidates = users.filter(pl.col("users").hash().is_duplicated())
+    kept = _distinctive(out.select("_i", "fn", "ln").join(candidates, on="_i")).explode("users")
+    held = users.filter(pl.col("users").is_in(kept["users"].implode()))
+    shared = held.filter(pl.col("_i").n_unique().over("users") > 1)["users"]
+    kept = kept.filter(pl.col("users").is_in(shared.implode())).group_by("_i").agg("users")
     out = out.join(kept, on="_i", how="left", maintain_order="left")
     return out.select(
         "_i",
@@ -201,25 +206,33 @@ def work_emails(emails: pl.Expr) -> pl.Expr:
 def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
     """Each record's e-mail user parts that say more than its name (see distinctive_user).
 
-    ``rows``: one row per (``_i``, ``users``) with the record's ``fn`` and ``ln``; returns
-    ``_i`` -> ``users`` (a list, in no particular order) for records that keep any. The clear cases
-    are decided with expressions (four or more digits: yes; exactly the name, its initial
-    and the last name, or the last name alone: no; what is left after taking the names out,
-    as distinctive_user computes it, is nothing, a household word or the start of a name:
-    no); the rest, a small share, by :func:`distinctive_user` once per distinct
-    (user, first, last).
+    ``rows``: a row per (``_i``, ``users``), repeats allowed, with the record's ``fn`` and
+    ``ln``; returns ``_i`` -> ``users`` (a list without repeats, in no particular order) for
+    records that keep any. The clear cases are decided with expressions over every row
+    (four or more digits: yes; exactly the name, its initial and the last name, or the last
+    name alone: no; what is left after taking the names out, as distinctive_user computes
+    it, is nothing, a household word or the start of a name: no); the rest, a small share,
+    once per distinct (user, first, last): by :func:`_named_verdicts` when the record has
+    both name parts, else by :func:`distinctive_user` itself.
     """
-    fn, ln = pl.col("fn").str.replace_all(" ", ""), pl.col("ln").str.replace_all(" ", "")
-    letters = pl.col("letters")
-    f0 = fn.str.slice(0, 1)
-    shapes = [fn + ln, ln + fn, f0 + ln, ln + f0, fn + ln.str.slice(0, 1), ln, fn]
-    exact_shape = pl.any_horizontal(*[(letters == s).fill_null(False) for s in shapes])
-    # distinctive_user's ``rest``: the longer name part taken out first (the first name on
-    # a tie, as a stable sort leaves it), then the other; str.split + join is str.replace.
-    first_longer = fn.str.len_chars() >= ln.str.len_chars()
-    long = pl.when(first_longer).then(fn).otherwise(ln)
-    short = pl.when(first_longer).then(ln).otherwise(fn)
-    rest = letters.str.split(long).list.join("").str.split(short).list.join("")
+    rows = rows.with_columns(
+        letters=pl.col("users").str.replace_all(r"\d+", ""),
+        # the name parts without spaces, as distinctive_user compares them (computed once:
+        # every shape below reads them)
+        f=pl.col("fn").str.replace_all(" ", "", literal=True),
+        l=pl.col("ln").str.replace_all(" ", "", literal=True),
+    )
+    fn, ln, letters = pl.col("f"), pl.col("l"), pl.col("letters")
+    # Each rule in distinctive_user's order, on the rows the previous ones left open. A value
+    # read more than once is made a column first: an eager select computes an expression
+    # each time it appears in it.
+    rows = rows.with_columns(digits=pl.col("users").str.len_chars() - letters.str.len_chars())
+    yes = rows.filter(pl.col("digits") >= 4).select("_i", "users")
+    rows = rows.filter((pl.col("digits") < 4) & (letters != ""))
+    rows = rows.filter(~_is_shape(fn, ln, letters))
+    rows = rows.with_columns(*_longer_first(fn, ln))
+    rows = rows.with_columns(rest=_rest(letters, pl.col("long"), pl.col("short")))
+    long, short, rest = pl.col("long"), pl.col("short"), pl.col("rest")
     named_rest = (
         (rest == "")
         | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
@@ -227,23 +240,165 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
         | short.str.starts_with(rest)
     )
     both = pl.col("fn").is_not_null() & pl.col("ln").is_not_null()
-    # Each rule in distinctive_user's order, on the rows the previous ones left open.
-    rows = rows.with_columns(letters=pl.col("users").str.replace_all(r"\d+", ""))
-    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
-    yes = rows.filter(digits >= 4).select("_i", "users")
-    rows = rows.filter((digits < 4) & (letters.str.len_chars() > 0))
-    rows = rows.filter(~exact_shape)
     rows = rows.filter(~(both & named_rest).fill_null(False))
     open_ = rows.select("users", "fn", "ln").unique()
-    verdicts = open_.with_columns(
-        verdict=pl.Series(
-            [distinctive_user(u, f, l) for u, f, l in open_.iter_rows()],  # noqa: E741
-            dtype=pl.Boolean,
-        )
+    named = open_.filter(both)
+    others = open_.filter(~both)
+    verdicts = pl.concat(
+        [
+            named.with_columns(verdict=_named_verdicts(named)),
+            others.with_columns(
+                verdict=pl.Series(
+                    [distinctive_user(u, f, l) for u, f, l in others.iter_rows()],  # noqa: E741
+                    dtype=pl.Boolean,
+                )
+            ),
+        ]
     )
     rows = rows.join(verdicts, on=["users", "fn", "ln"], how="left", nulls_equal=True)
     kept = pl.concat([yes, rows.filter("verdict").select("_i", "users")])
-    return kept.group_by("_i").agg(pl.col("users"))
+    return kept.unique().group_by("_i").agg(pl.col("users"))
+
+
+def _is_shape(first: pl.Expr, last: pl.Expr, letters: pl.Expr) -> pl.Expr:
+    """Are ``letters`` exactly the name, its initial and the last name, or the last name
+    alone (false where a part they need is null)? A glued shape is told by its length, its
+    start and its end, which builds no text."""
+    f0, l0 = first.str.slice(0, 1), last.str.slice(0, 1)
+    n, nf, nl = letters.str.len_bytes(), first.str.len_bytes(), last.str.len_bytes()
+    n0f, n0l = f0.str.len_bytes(), l0.str.len_bytes()
+    starts, ends = letters.str.starts_with, letters.str.ends_with
+    shapes = [
+        (n == nf + nl) & starts(first) & ends(last),
+        (n == nl + nf) & starts(last) & ends(first),
+        (n == n0f + nl) & starts(f0) & ends(last),
+        (n == nl + n0f) & starts(last) & ends(f0),
+        (n == nf + n0l) & starts(first) & ends(l0),
+        letters == last,
+        letters == first,
+    ]
+    return pl.any_horizontal(*[shape.fill_null(False) for shape in shapes])
+
+
+def _longer_first(first: pl.Expr, last: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``long`` and ``short``: the name parts in the order distinctive_user takes them out of
+    a user part, the longer first (the first name on a tie, as a stable sort leaves it)."""
+    first_longer = first.str.len_chars() >= last.str.len_chars()
+    long = pl.when(first_longer).then(first).otherwise(last)
+    short = pl.when(first_longer).then(last).otherwise(first)
+    return long.alias("long"), short.alias("short")
+
+
+def _rest(letters: pl.Expr, long: pl.Expr, short: pl.Expr) -> pl.Expr:
+    """``letters`` without ``long`` then ``short``: distinctive_user's ``rest`` (str.split +
+    join is str.replace)."""
+    return letters.str.split(long).list.join("").str.split(short).list.join("")
+
+
+@cache
+def _formal_lists() -> pl.DataFrame:
+    """``name`` -> ``formals``, the formal names it stands for (a list), for every name of
+    :data:`dexio.nicknames.GROUPS` (any other name stands for itself only)."""
+    return pl.DataFrame(
+        {"name": list(GROUPS), "formals": [sorted(f) for f in GROUPS.values()]},
+        schema={"name": pl.String, "formals": pl.List(pl.String)},
+    )
+
+
+@cache
+def _nickname_lists() -> pl.DataFrame:
+    """``name`` -> ``nicks``, the other names :func:`are_nicknames` pairs it with (a list)."""
+    return _nickname_pairs().group_by("y").agg(nicks=pl.col("x")).rename({"y": "name"})
+
+
+def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
+    """distinctive_user(``users``, ``fn``, ``ln``) for each row, both names present.
+
+    Every rule of distinctive_user after the digits says no, so a user part is distinctive
+    when none of them holds, whatever their order: here each is a column (the nickname
+    rules from the nickname table, Jaro-Winkler against every shape at once from
+    rapidfuzz's batch call, the very scorer distinctive_user calls). tests/dedupe checks
+    the two agree.
+    """
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    o = (
+        rows.select(
+            "users",
+            "fn",
+            letters=pl.col("users").str.replace_all(r"\d+", ""),
+            f=pl.col("fn").str.replace_all(" ", "", literal=True),
+            l=pl.col("ln").str.replace_all(" ", "", literal=True),
+        )
+        .with_row_index("_r")
+        # formal names of the first name as distinctive_user looks them up: with its spaces
+        # for the initials, without them for the shapes (names in GROUPS have none)
+        .join(_formal_lists(), left_on="f", right_on="name", how="left", maintain_order="left")
+        .join(
+            _formal_lists().rename({"formals": "formals_fn"}),
+            left_on="fn",
+            right_on="name",
+            how="left",
+            maintain_order="left",
+        )
+        .join(_nickname_lists(), left_on="fn", right_on="name", how="left", maintain_order="left")
+    )
+    f, l, letters = pl.col("f"), pl.col("l"), pl.col("letters")  # noqa: E741
+    o = o.with_columns(*_longer_first(f, l))
+    o = o.with_columns(rest=_rest(letters, pl.col("long"), pl.col("short")))
+    long, short, rest = pl.col("long"), pl.col("short"), pl.col("rest")
+    pairs = _nickname_pairs()
+    nickname_of = [
+        o.join(pairs, left_on=["rest", part], right_on=["x", "y"], how="semi")["_r"]
+        for part in ("long", "short")
+    ]
+    # formal_names(first): the first name's formal names, or itself (whose initial is f's)
+    initials = pl.concat_str(
+        f.str.slice(0, 1),
+        l.str.slice(0, 1),
+        pl.col("formals_fn").list.eval(pl.element().str.slice(0, 1)).list.join("").fill_null(""),
+    )
+    in_initials = [initials.str.contains(rest.str.slice(k, 1), literal=True) for k in (0, 1)]
+    # a nickname of the first name (or the first name itself) glued to the last name
+    glued = (
+        o.select("_r", "rest", y=pl.concat_list("fn", pl.col("nicks").fill_null(empty)))
+        .explode("y")
+        .filter((pl.col("y").str.len_chars() >= 2) & rest.str.starts_with(pl.col("y")))["_r"]
+    )
+    # the shapes of the name (every formal name of the first name too) against the letters
+    firsts = o.select(
+        "_r", "letters", "l", g=pl.concat_list("f", pl.col("formals").fill_null(empty))
+    )
+    g, g0, l0 = pl.col("g"), pl.col("g").str.slice(0, 1), l.str.slice(0, 1)
+    # one frame per shape, stacked (building them as lists to explode costs more); the last
+    # name alone once per row, not once per formal name
+    firsts = firsts.explode("g")
+    against = pl.concat(
+        [o.select("_r", "letters", shape=l)]
+        + [firsts.select("_r", "letters", shape=s) for s in (g + l, l + g, g0 + l, l + g0, g + l0)]
+    )
+    # only the scores from 0.9 up matter: rapidfuzz stops early on the others
+    scores = process.cpdist(
+        against["letters"].to_numpy(),
+        against["shape"].to_numpy(),
+        scorer=JaroWinkler.normalized_similarity,
+        dtype="float64",
+        score_cutoff=0.9,
+    )
+    alike = against.filter(pl.Series(scores.ravel() >= 0.9))["_r"]
+    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
+    named = (
+        (rest == "")
+        | long.str.starts_with(rest)
+        | short.str.starts_with(rest)
+        | pl.col("_r").is_in(pl.concat([*nickname_of, glued, alike]).implode())
+        | (
+            (rest.str.len_chars() <= 2)
+            & in_initials[0]
+            & (in_initials[1] | (rest.str.len_chars() == 1))
+        )
+        | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
+    )
+    return o.select(verdict=(digits >= 4) | ((letters.str.len_chars() > 0) & ~named))["verdict"]
 
 
 @cache

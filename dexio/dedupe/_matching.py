@@ -71,7 +71,16 @@ def _empty_edges() -> pl.DataFrame:
 
 
 def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """(``_i``, ``kind``, ``value``) for every e-mail, phone and LinkedIn key."""
+    """(``_i``, ``kind``, ``value``) for the e-mail, phone and LinkedIn keys that could link
+    two records: every key whose text some other key of the frame also has.
+
+    A key held by one record only links nothing, and most keys are (1.5 M of 2 M at 1M
+    rows), so they are left out here: a key whose 64-bit hash no other key has is certainly
+    alone, and telling those apart takes a sort of the hashes, where grouping the texts
+    takes a hash table of every text (5x the time). A collision only keeps a few keys more:
+    the grouping on the texts that follows decides, exactly as before. A key a record lists
+    twice is here twice (key_groups counts records, not rows).
+    """
     emails = (
         frame.select("_i", "emails")
         .explode("emails")
@@ -122,14 +131,27 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
         value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
     )
     keys = pl.concat([emails, phones, linkedin])
-    keys = keys.filter(pl.col("value").is_not_null() & (pl.col("value").str.len_chars() > 0))
-    return keys.unique(["_i", "kind", "value"])
+    keys = keys.filter(pl.col("value") != "")  # (a null value compares as null: left out too)
+    hashes = keys["value"].hash()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    return keys.filter(hashes.is_in(repeated.implode()))
 
 
 def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
-    """(``kind``, ``value``, ``n``, ``role``) for the keys of :func:`exact_keys` that two
-    records or more hold: how many, and whether it is a role mailbox."""
-    sizes = keys.group_by("kind", "value").agg(n=pl.len()).filter(pl.col("n") > 1)
+    """(``kind``, ``value``, ``n``, ``role``, ``held_by``) for the keys of :func:`exact_keys`
+    that two records or more hold: how many, whether it is a role mailbox, and which
+    records (their ``_i``, a list).
+
+    The texts are grouped once, here; exact_edges pairs the records of a key through its
+    row number in this table, so no later step joins on the texts again.
+    """
+    sizes = (
+        keys.group_by("kind", "value")
+        .agg(held_by=pl.col("_i").unique())
+        .with_columns(n=pl.col("held_by").list.len())
+        .filter(pl.col("n") > 1)
+    )
     # A role mailbox (info@) is told by its address alone, so it is looked for only among
     # the keys held by two records or more, the only ones whose role matters. (A Gmail
     # key's user is the same before and after exact_keys rewrote it: email_user drops the
@@ -139,6 +161,16 @@ def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
             (pl.col("kind") == "email")
             & email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         ).fill_null(False)
+    )
+
+
+def _holders(groups: pl.DataFrame) -> pl.DataFrame:
+    """(``g``, ``_i``): each record of each key of ``groups`` (rows of :func:`key_groups`),
+    the key by its row number ``g`` in ``groups``."""
+    return (
+        groups.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("g"), "held_by")
+        .explode("held_by")
+        .rename({"held_by": "_i"})
     )
 
 
@@ -252,17 +284,19 @@ class ExactLinks:
 
 def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> ExactLinks:
     """Links through e-mail, phone and LinkedIn keys, and the links refused."""
-    keys = exact_keys(frame)
-    sizes = key_groups(keys)
+    sizes = key_groups(exact_keys(frame))
     shared = sizes.filter((pl.col("n") > opts.shared_key_size) | pl.col("role"))
     small = sizes.filter((pl.col("n") <= opts.shared_key_size) & ~pl.col("role"))
 
     # Small groups: compare every pair, names must not contradict each other.
-    k = keys.join(small.select("kind", "value"), on=["kind", "value"], how="semi")
-    pairs = (
-        k.join(k, on=["kind", "value"], suffix="_b")
-        .filter(pl.col("_i") < pl.col("_i_b"))
-        .select(a="_i", b="_i_b", kind="kind", value="value")
+    k = _holders(small)
+    pairs = k.join(k, on="g", suffix="_b").filter(pl.col("_i") < pl.col("_i_b"))
+    pairs = pl.concat(
+        [
+            pairs.select(a="_i", b="_i_b", g="g"),
+            small.select("kind", "value")[pairs["g"]],
+        ],
+        how="horizontal",
     )
     pairs = score_names(pairs, feats)
     min_sim = opts.key_name_min
@@ -286,12 +320,8 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
     )
     pairs = pairs.with_columns(ok=compatible, no_names=no_names)
     # A group with two people in it cannot also vouch for a record that has no name.
-    conflicted = pairs.filter(~pl.col("ok")).select("kind", "value").unique()
-    pairs = pairs.with_columns(
-        conflicted=pl.struct("kind", "value").is_in(
-            conflicted.select(pl.struct("kind", "value")).to_series().implode()
-        )
-    )
+    conflicted = pairs.filter(~pl.col("ok"))["g"].unique()
+    pairs = pairs.with_columns(conflicted=pl.col("g").is_in(conflicted.implode()))
     accept = pairs.filter(pl.col("ok") & ~(pl.col("no_names") & pl.col("conflicted")))
     label = {"email": "same email", "phone": "same phone", "linkedin": "same LinkedIn"}
     accepted = accept.select(
@@ -341,15 +371,17 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
     )
 
     # Shared keys (switchboards, info@, big family addresses): only the same full name links.
-    k = keys.join(shared.select("kind", "value"), on=["kind", "value"], how="semi")
+    k = _holders(shared)
     k = k.hstack(at(feats.select("fn", "ln"), k["_i"])).drop_nulls(["fn", "ln"])
     canon = _canonical_firsts(k["fn"])
-    k = k.join(canon, on="fn").select("_i", "kind", "value", "cfn", "ln")
-    k = k.filter(pl.len().over("kind", "value", "cfn", "ln").is_between(2, opts.max_block))
+    k = k.join(canon, on="fn").select("_i", "g", "cfn", "ln")
+    k = k.filter(pl.len().over("g", "cfn", "ln").is_between(2, opts.max_block))
+    same_name = k.join(k, on=["g", "cfn", "ln"], suffix="_b").filter(pl.col("_i") < pl.col("_i_b"))
     same_name = (
-        k.join(k, on=["kind", "value", "cfn", "ln"], suffix="_b")
-        .filter(pl.col("_i") < pl.col("_i_b"))
-        .join(sizes.select("kind", "value", "n"), on=["kind", "value"])
+        pl.concat(
+            [same_name.select("_i", "_i_b"), shared.select("kind", "value", "n")[same_name["g"]]],
+            how="horizontal",
+        )
         .select(
             a="_i",
             b="_i_b",
@@ -367,7 +399,9 @@ def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> Exac
             n="n",
         )
         .group_by("a", "b")
-        .agg(pl.col("evidence").sort_by("n").first(), key_count=pl.col("n").min())
+        # the key the fewest records share; among keys as widely shared, the first evidence
+        # in sort order (the order of the rows here is the join's, which varies)
+        .agg(pl.col("evidence").sort_by("n", "evidence").first(), key_count=pl.col("n").min())
     )
     shared_keys = shared.select("kind", "value", records=pl.col("n").cast(pl.UInt32)).sort(
         "records", "kind", "value", descending=[True, False, False]
