@@ -182,7 +182,11 @@ def read_in_pieces(
             del piece  # its raw strings go before the next piece is parsed
     except Refused:
         return None
-    return _finish(reading, pl.concat(frames, how="vertical"))
+    # One chunk per column: normalize and dedupe gather, sort and join these columns many
+    # times, and each of those walks every chunk (27 at 1M rows). The copy costs ~0.1 s
+    # and holds the pieces twice for a moment, well below dedupe's later peak, which it
+    # lowers (figures in docs/performance.md).
+    return _finish(reading, pl.concat(frames, how="vertical", rechunk=True))
 
 
 def _map_tables(file: Path, source: str, tables: list[RawTable], chosen: Mapping | None) -> Reading:
