@@ -10,6 +10,7 @@ part alone (groups, proposed survivor, reasons), for reviewing duplicates alread
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from dexio.dedupe._matching import (
     Options,
     contradictions,
     exact_edges,
+    fuzzy_candidates,
     fuzzy_edges,
 )
 from dexio.dedupe._survivorship import (
@@ -200,9 +202,15 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     ids = pl.DataFrame({"_i": pl.int_range(base.height, dtype=pl.UInt32, eager=True)})
     base = base.hstack(_like(base, ids))
     feats = features(base)
-    exact = exact_edges(base, feats, opts)
+    # The exact links and the fuzzy candidates depend on the features alone, and each keeps
+    # about one core busy: found in two threads (polars works without the GIL), they can
+    # use two. result() raises here an error of the thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        finding = pool.submit(fuzzy_candidates, feats, opts)
+        exact = exact_edges(base, feats, opts)
+        found = finding.result()
     linked = exact.accepted.select("a", "b").unique()  # a < b, as fuzzy candidates
-    fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked)
+    fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked, found)
     raw = pl.concat([exact.accepted, fuzzy])
     refused, shared = exact.refused, exact.shared_keys
     edges = _combine(raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import polars as pl
@@ -119,6 +120,30 @@ def _per_value(frame: pl.DataFrame, expr: pl.Expr, how: Callable[[pl.Expr], pl.E
 
 def features(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per record (``_i``) with the folded values matching compares."""
+    # The user parts of the addresses need none of the other columns: found in a thread
+    # while those are (polars works without the GIL), they keep the other core busy.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        finding = pool.submit(_users, frame)
+        out = _columns(frame)
+        users = finding.result()
+    return _with_users(out, users)
+
+
+def _users(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_i``, ``users``: the user part of each address that may be a person's own."""
+    return (
+        frame.select("_i", "emails")
+        .explode("emails")
+        .select("_i", users=email_user(pl.col("emails").struct.field("email")))
+        .filter(
+            (pl.col("users").str.len_chars() >= 4)
+            & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
+        )
+    )
+
+
+def _columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """The features of each record but ``users``."""
     first_raw = _per_value(frame, pl.col("first_name"), fold)
     last_raw = _per_value(frame, pl.col("last_name"), fold)
     # The full name is read only where the first or the last name is missing.
@@ -136,7 +161,7 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
     city = _per_value(
         frame, pl.col("legacy_location"), lambda v: fold(v.str.extract(r"^([^,;]+)", 1))
     )
-    out = frame.select(
+    return frame.select(
         "_i",
         fn=first,
         ln=last,
@@ -156,15 +181,10 @@ def features(frame: pl.DataFrame) -> pl.DataFrame:
         .list.unique()
         .fill_null(pl.lit([], dtype=pl.List(pl.String))),
     )
-    users = (
-        frame.select("_i", "emails")
-        .explode("emails")
-        .select("_i", users=email_user(pl.col("emails").struct.field("email")))
-        .filter(
-            (pl.col("users").str.len_chars() >= 4)
-            & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
-        )
-    )
+
+
+def _with_users(out: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+    """``out`` with the ``users`` of each record that may link it to another."""
     # A user part only ever counts when two records share it (a fuzzy block, or the
     # intersection of two records' users), so one held by a single record is left out. Most
     # are shared, and _distinctive keeps few of them: the parts in one row only are dropped

@@ -593,6 +593,23 @@ def _pairs(numbers: pl.Series) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class FuzzyCandidates:
+    """What :func:`fuzzy_edges` compares, from the features alone (no exact link needed)."""
+
+    freq: pl.DataFrame  # _frequencies
+    pairs: pl.DataFrame  # candidates (a < b); none without opts.fuzzy
+
+
+def fuzzy_candidates(feats: pl.DataFrame, opts: Options) -> FuzzyCandidates:
+    """The part of :func:`fuzzy_edges` that does not depend on :func:`exact_edges`: the
+    caller may find it while the exact links are found."""
+    freq = _frequencies(feats)
+    if opts.fuzzy:
+        return FuzzyCandidates(freq, candidates(feats, opts, freq))
+    return FuzzyCandidates(freq, pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32}))
+
+
 def fuzzy_edges(
     frame: pl.DataFrame,
     feats: pl.DataFrame,
@@ -600,6 +617,7 @@ def fuzzy_edges(
     same_name: pl.DataFrame,
     shared_keys: pl.DataFrame,
     linked: pl.DataFrame | None = None,
+    found: FuzzyCandidates | None = None,
 ) -> pl.DataFrame:
     """Links between records with similar names, a corroborating fact and no contradiction.
 
@@ -607,11 +625,13 @@ def fuzzy_edges(
     shared key as their evidence; the shared phones do not count as a record's own.
     ``linked`` (``a`` < ``b``): pairs an exact key already links; they are not compared,
     since an exact link makes a name comparison between the same two records redundant
-    (``_match`` drops such fuzzy links).
+    (``_match`` drops such fuzzy links). ``found``: :func:`fuzzy_candidates` of ``feats``,
+    if the caller has it.
     """
-    freq = _frequencies(feats)
-    found = candidates(feats, opts, freq) if opts.fuzzy else same_name.select("a", "b").clear()
-    numbers = pl.concat([_pair_numbers(found), _pair_numbers(same_name)]).unique()
+    if found is None:
+        found = fuzzy_candidates(feats, opts)
+    freq = found.freq
+    numbers = pl.concat([_pair_numbers(found.pairs), _pair_numbers(same_name)]).unique()
     if linked is not None:
         numbers = numbers.filter(~numbers.is_in(_pair_numbers(linked).implode()))
     cand = _pairs(numbers)

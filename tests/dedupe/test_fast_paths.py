@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from dexio.dedupe import _match, dedupe
 from dexio.dedupe._features import (
@@ -674,3 +675,22 @@ def test_combined_links_equal_the_group_by_of_every_pair_on_a_generated_file(
         assert _combine(raw).equals(reference_combine(raw))
     combined = _combine(pl.concat([exact.accepted, fuzzy, fuzzy]))
     assert combined.height > 300 and combined["reason"].str.contains("; ").any()
+
+
+@pytest.mark.parametrize("fuzzy", [True, False])
+def test_fuzzy_links_from_candidates_found_apart_equal_those_found_inline(
+    generated: pl.DataFrame, fuzzy: bool
+) -> None:
+    # _match finds the candidates in a thread while exact_edges runs, then hands them over.
+    from dexio.dedupe._matching import exact_edges, fuzzy_candidates, fuzzy_edges
+
+    opts = Options(fuzzy=fuzzy)
+    feats = features(generated)
+    exact = exact_edges(generated, feats, opts)
+    linked = exact.accepted.select("a", "b").unique()
+    args = (generated, feats, opts, exact.same_name, exact.shared_keys, linked)
+    found = fuzzy_candidates(feats, opts)
+    assert found.pairs.height == (candidates(feats, opts).height if fuzzy else 0)
+    inline = fuzzy_edges(*args)
+    assert inline.height > 0 or not fuzzy
+    assert_frame_equal(fuzzy_edges(*args, found).sort("a", "b"), inline.sort("a", "b"))
