@@ -15,9 +15,11 @@ URLs) is the stage's job and is not listed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
-from dexio.normalize._annotate import ROW
+from dexio.normalize._annotate import ROW, add_issues_of, without_issues
 from dexio.normalize.dates import normalize_birthdays
 from dexio.normalize.emails import normalize_emails
 from dexio.normalize.names import normalize_names
@@ -42,9 +44,17 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     if ROW in frame.columns:
         raise ValueError(f"column {ROW!r} is reserved for normalize")
     out = conform(frame).with_row_index(ROW)
-    out = normalize_names(out)
-    out = normalize_emails(out)
-    out = normalize_phones(out, code)
+    # The phone step (the costliest) reads and writes only ``phones``, and adds issue
+    # lines, never ``extra``: it runs in a second thread, over the same columns, while
+    # names and emails run here. Polars leaves the GIL during its work, so the two share
+    # the cores that one step alone keeps only partly busy. Its lines are appended after
+    # the email ones, as if it had run next.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        phones = pool.submit(normalize_phones, without_issues(out), code)
+        out = normalize_emails(normalize_names(out))
+        done = phones.result()
+    out = add_issues_of(out.with_columns(done["phones"]), done)
+    del done
     out = normalize_birthdays(out, code)
     out = normalize_social(out).drop(ROW)
     # The steps keep the canonical columns, dtypes and order; conform would only cast

@@ -59,6 +59,31 @@ def append_row_issues(frame: pl.DataFrame, issues: pl.DataFrame) -> pl.DataFrame
     return frame.with_columns(pl.coalesce(pl.lit(new), pl.col("issues")).alias("issues"))
 
 
+def without_issues(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every row's ``issues`` null, so that a step run on it returns only its own.
+
+    For a step run apart from the others (see :func:`dexio.normalize`): its lines are put
+    back with :func:`add_issues_of`.
+    """
+    return frame.with_columns(pl.lit(None, dtype=ISSUES).alias("issues"))
+
+
+def add_issues_of(frame: pl.DataFrame, done: pl.DataFrame) -> pl.DataFrame:
+    """Append to ``frame``'s issues the lines a step wrote in ``done``, a run of it on :func:`without_issues`.
+
+    The result is what the step would have made of ``frame`` itself: it only ever appends
+    lines, and :func:`append_row_issues` keeps a row's lines distinct either way.
+    """
+    added = (
+        done.lazy()
+        .select(ROW, pl.col("issues").alias("issue"))
+        .filter(pl.col("issue").is_not_null())
+        .explode("issue")
+        .collect()
+    )
+    return append_row_issues(frame, added)
+
+
 def add_issue(frame: pl.DataFrame, condition: pl.Expr, message: pl.Expr) -> pl.DataFrame:
     """Append ``message`` to the issues of rows where ``condition`` holds.
 
