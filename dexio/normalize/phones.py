@@ -340,6 +340,15 @@ def _lengths(text: pl.Expr) -> pl.Expr:
     return text.str.len_chars().cast(pl.Int64)
 
 
+def _leading(text: pl.Expr, pattern: str) -> pl.Expr:
+    """The text a prefix match of ``pattern`` consumes, null where it does not match."""
+    if pattern.isascii() and pattern.isdigit():
+        # A literal (the US's 1 and 011, most of Europe's 0 and 00): a starts_with, some
+        # ten times cheaper than the regex.
+        return pl.when(text.str.starts_with(pattern)).then(pl.lit(pattern))
+    return text.str.extract(f"^((?:{_ascii(pattern)}))", 1)
+
+
 def _whole(text: pl.Expr, pattern: str | None) -> pl.Expr:
     """``_match_national_number(text, desc, False)``: a full match of a non-empty pattern."""
     return text.str.contains(f"^(?:{_ascii(pattern)})$") if pattern else pl.lit(False)
@@ -419,7 +428,7 @@ def _strip_national_prefix(text: pl.Expr, metadata: PhoneMetadata) -> pl.Expr:
     if metadata.national_prefix_transform_rule:
         rewritten = text.str.contains(f"^(?:{_ascii(pattern)})")
         return pl.when(rewritten).then(pl.lit(None, dtype=pl.String)).otherwise(text)
-    prefix = text.str.extract(f"^((?:{_ascii(pattern)}))", 1)
+    prefix = _leading(text, pattern)
     # Only numbers the prefix starts are matched against the general pattern (null
     # elsewhere, and null | True is True): for most regions that is almost none.
     prefixed = pl.when(prefix.is_not_null()).then(text)
@@ -553,7 +562,7 @@ def _national(shaped: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataF
     part = shaped.filter(~pl.col("__plus") & (pl.col("__region") == region))
     dialled = part.clear().select("__id", "__digits")
     if metadata.international_prefix:
-        idd = digits.str.extract(f"^((?:{_ascii(metadata.international_prefix)}))", 1)
+        idd = _leading(digits, metadata.international_prefix)
         after = digits.str.strip_prefix(pl.col("__prefix"))
         part = (
             part.lazy()
