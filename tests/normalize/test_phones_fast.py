@@ -256,3 +256,26 @@ def test_step_output_is_the_same_on_many_regions_repeats_and_hints(
         for i, (text, _) in enumerate(examples)
     ]
     _assert_same_either_way(from_records(records), monkeypatch, "GB")
+
+
+def test_has_type_matches_phonenumbers_number_type_in_every_region() -> None:
+    # _has_type matches the types sharing possible lengths as one alternation; hold it
+    # to phonenumbers' own type lookup on every region's example numbers and near misses.
+    for region in ALL_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None or not phones._checkable(metadata):
+            continue
+        texts = set()
+        for kind in PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                nsn = phonenumbers.national_significant_number(number)
+                texts.update([nsn, *_near_misses(nsn)])
+        frame = pl.DataFrame({"__nsn": sorted(texts)}, schema={"__nsn": pl.String})
+        got = frame.select(phones._has_type(pl.col("__nsn"), metadata))["__nsn"].to_list()
+        want = [
+            phonenumbers.phonenumberutil._number_type_helper(text, metadata)
+            != PhoneNumberType.UNKNOWN
+            for text in frame["__nsn"]
+        ]
+        assert got == want, region
