@@ -257,23 +257,29 @@ def _display_name() -> pl.Expr:
     return pl.coalesce(pl.col("full_name"), pl.when(built != "").then(built))
 
 
-def _reasons(members: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+def _reasons(base: pl.DataFrame, members: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """``_i`` of each non-survivor -> the link that explains it (to the survivor if any)."""
-    survivor = members.select("label", "mrank", s_i="_i").filter(pl.col("mrank") == 0)
-    where = members.select("_i", "source", "row")
+    # Records are found by position (``_i`` is the row number of ``base``): each end's
+    # label, its label's survivor and the other end's source and row are gathers, not
+    # joins that hash every end.
+    survivor = members.select("label", "_i").filter(members["mrank"] == 0)
+    survivor_of = pl.zeros(base.height, dtype=pl.UInt32, eager=True).scatter(
+        survivor["label"], survivor["_i"]
+    )
     ends = pl.concat(
         [
             edges.select(x="a", other="b", prio="prio", reason="reason"),
             edges.select(x="b", other="a", prio="prio", reason="reason"),
         ]
     )
+    s_i = survivor_of.gather(base["label"].gather(ends["x"]))
     ends = (
-        ends.join(members.select(x="_i", label="label"), on="x")
-        .join(survivor, on="label")
-        .with_columns(direct=pl.col("other") != pl.col("s_i"))
+        ends.with_columns(direct=pl.col("other") != s_i)
         .sort("x", "direct", "prio")
         .unique("x", keep="first")
-        .join(where.rename({"_i": "other", "source": "o_src", "row": "o_row"}), on="other")
+    )
+    ends = ends.with_columns(
+        o_src=base["source"].gather(ends["other"]), o_row=base["row"].gather(ends["other"])
     )
     return ends.select(
         _i="x",
@@ -310,11 +316,10 @@ def _review_lists() -> list[pl.Expr]:
 
 def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ranked members of every group of two or more, review table of those groups)."""
-    # One piece: the records come in pieces from the reader and the filter keeps them, and
-    # sorting or joining a list column held in pieces costs 20x more than in one.
-    multi = matched.base.filter(pl.col("size") > 1).rechunk()
-    members = rank_members(multi, trust)
-    reasons = _reasons(members, matched.edges)
+    # (a gather from the records leaves the members in one piece: sorting or joining a list
+    # column held in pieces costs 20x more than in one)
+    members = rank_members(matched.base, trust, where=pl.col("size") > 1)
+    reasons = _reasons(matched.base, members, matched.edges)
     members = members.join(reasons, on="_i", how="left")
     is_survivor = pl.col("mrank") == 0
     # (the columns it shows first: a sort copies every column it carries)

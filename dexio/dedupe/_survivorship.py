@@ -22,9 +22,12 @@ from dexio.schema import SCALAR_FIELDS, SCHEMA
 MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
 
 
-def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFrame:
+def rank_members(
+    frame: pl.DataFrame, trust: Sequence[str] | None, where: pl.Expr | None = None
+) -> pl.DataFrame:
     """Add ``mrank`` (0 = survivor) inside each ``label`` of a frame of cluster members,
-    sorted by ``label`` and ``mrank``."""
+    sorted by ``label`` and ``mrank``. ``where`` picks the members among ``frame``'s rows
+    (all of them by default)."""
     order = list(trust or [])
     positions = {name: i for i, name in enumerate(order)}
     base = pl.col("source").str.extract(r"([^/\\]+)$", 1)
@@ -42,13 +45,23 @@ def rank_members(frame: pl.DataFrame, trust: Sequence[str] | None) -> pl.DataFra
         pl.col("emails").list.len().fill_null(0) > 0,
         pl.col("phones").list.len().fill_null(0) > 0,
     )
-    # The order is worked out on the ranking columns alone; the records move once.
-    ranking = frame.select(
-        pl.arg_sort_by(
-            [pl.col("label"), trust_rank, filled, pl.col("_i")],
-            descending=[False, False, True, False],
+    # The order is worked out on the ranking columns of the members alone; the records
+    # move once, straight from ``frame`` (a filtered copy of them first would be a second
+    # copy of every member's lists).
+    # (a lazy query: only the columns the ranking reads are filtered)
+    chosen = frame.lazy().with_row_index("_at")
+    if where is not None:
+        chosen = chosen.filter(where)
+    ranking = (
+        chosen.select(
+            pl.col("_at").sort_by(
+                [pl.col("label"), trust_rank, filled, pl.col("_i")],
+                descending=[False, False, True, False],
+            )
         )
-    ).to_series()
+        .collect()
+        .to_series()
+    )
     return frame[ranking].with_columns(mrank=_position_in_label())
 
 

@@ -66,3 +66,14 @@ def test_rank_members_equals_the_whole_frame_sort(
     frame: pl.DataFrame, trust: list[str] | None
 ) -> None:
     assert rank_members(frame, trust).equals(reference_rank_members(frame, trust))
+
+
+@settings(max_examples=200, deadline=None)
+@given(members(), st.sampled_from([None, ["phone.vcf"]]), st.integers(0, 5))
+def test_rank_members_of_some_rows_equals_ranking_a_filtered_copy(
+    frame: pl.DataFrame, trust: list[str] | None, skipped: int
+) -> None:
+    # (dedupe ranks the records of groups of two or more among all records, in place)
+    where = pl.col("label") != skipped
+    now = rank_members(frame, trust, where=where)
+    assert now.equals(reference_rank_members(frame.filter(where), trust))
