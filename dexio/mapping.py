@@ -763,14 +763,19 @@ def extra_json(columns: dict[str, pl.Expr], plain: Collection[str] = ()) -> pl.E
     quoting and escaping stay polars' job; the fragments are then joined. The values of
     the keys in ``plain`` are strings known to hold nothing JSON escapes
     (:func:`plain_strings`): encoded, they are themselves between quotes, so they are put
-    there directly (~3x faster).
+    there directly (~3x faster). With one key (a file with one column left for ``extra``)
+    the object is that key's fragment in braces, made in one pass instead of three (~2x
+    faster); null where the value is.
     """
+    if len(columns) == 1:
+        ((key, value),) = columns.items()
+        if key in plain:
+            return pl.concat_str(pl.lit("{" + _plain_prefix(key)), value, pl.lit('"}'))
+        return pl.when(value.is_not_null()).then(pl.struct(value.alias(key)).struct.json_encode())
     fragments = []
     for key, value in columns.items():
         if key in plain:
-            # '{"key":""}' -> '"key":"', the key quoted by polars all the same.
-            empty = pl.select(pl.struct(pl.lit("", pl.String).alias(key)).struct.json_encode())
-            fragments.append(pl.concat_str(pl.lit(empty.item()[1:-2]), value, pl.lit('"')))
+            fragments.append(pl.concat_str(pl.lit(_plain_prefix(key)), value, pl.lit('"')))
             continue
         encoded = pl.struct(value.alias(key)).struct.json_encode()
         inner = encoded.str.slice(1).str.head(-1)
@@ -779,6 +784,14 @@ def extra_json(columns: dict[str, pl.Expr], plain: Collection[str] = ()) -> pl.E
         return pl.lit(None, pl.String)
     joined = pl.concat_str(fragments, separator=",", ignore_nulls=True)
     return pl.when(joined.str.len_bytes() > 0).then("{" + joined + "}")
+
+
+@cache  # asked again for every piece of a CSV file
+def _plain_prefix(key: str) -> str:
+    """What comes before a plain value in the object: '{"key":""}' -> '"key":"', the key
+    quoted by polars all the same."""
+    empty = pl.select(pl.struct(pl.lit("", pl.String).alias(key)).struct.json_encode())
+    return str(empty.item())[1:-2]
 
 
 def plain_strings(raw: pl.DataFrame, columns: dict[str, str]) -> set[str]:

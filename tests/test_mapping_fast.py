@@ -3,7 +3,8 @@
 ``gather_items`` stands for ``concat_list(items).list.drop_nulls()``, the ``plain`` keys of
 ``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
 the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
-``concat_list`` and a one-column join for ``concat_str``; these tests hold each fast version
+``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
+joined fragments; these tests hold each fast version
 to its definition on random columns, nulls, escapes and non-ASCII text included.
 """
 
@@ -162,3 +163,17 @@ def test_notes_and_single_joins_are_their_list_and_concat_definitions(
     )
     assert mapped.select("notes", "legacy_location").equals(expected)
     assert mapped.schema["notes"] == pl.List(NOTE)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 1).flatmap(columns), st.sampled_from(["key", 'k"e\\y', "Zoë ✓"]))
+def test_one_key_extra_is_the_joined_object(cells: list[list[str | None]], key: str) -> None:
+    """One key takes a one-pass shortcut; a second key that is always null leaves the
+    object the same and goes the general way (fragments joined, then braced)."""
+    frame = pl.DataFrame({key: cells[0]}, schema={key: pl.String})
+    value = {key: pl.col(key)}
+    general = {**value, "never": pl.lit(None, pl.String)}
+    for plain in (set(), plain_strings(frame, {key: key})):
+        one = frame.select(extra_json(value, plain)).to_series()
+        joined = frame.select(extra_json(general, plain)).to_series()
+        assert one.to_list() == joined.to_list()
