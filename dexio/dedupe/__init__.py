@@ -369,17 +369,22 @@ def dedupe(
     if not fuzzy:
         opts = Options(**{**opts.__dict__, "fuzzy": False})
     matched = _match(frame, opts)
-    # The group members and what was worked out from them are gone (they are returned
-    # from a function) before the contacts, a copy of every record, are built.
-    folded, merged, review = _fold(matched, trust)
-    contacts = _contacts(matched.base, folded)
+    # The review of the links needs only the links and a few columns of the records: it is
+    # built in a second thread while the groups are folded (polars leaves the GIL during
+    # its work, and the fold keeps only part of two cores busy).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reviewing = pool.submit(_pairs, matched.base, matched)
+        # The group members and what was worked out from them are gone (they are returned
+        # from a function) before the contacts, a copy of every record, are built.
+        folded, merged, review = _fold(matched, trust)
+        contacts = _contacts(matched.base, folded)
+        pairs = reviewing.result()
     conflicts_by_cluster = folded.select(pl.col("cluster_id").cast(pl.UInt32), "conflicts")
     review = review.join(conflicts_by_cluster, on="cluster_id", how="left").with_columns(
         conflicts=pl.when(pl.col("role") == "survivor")
         .then(pl.col("conflicts"))
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))
     )
-    pairs = _pairs(matched.base, matched)
     return Dedupe(contacts, merged, review, pairs, matched.shared_keys)
 
 
@@ -388,9 +393,13 @@ def _fold(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(one folded row per group, the ``merged`` table, the review table)."""
     members, review = _groups(matched, trust)
-    scalars, conflicts = merge_scalars(members)
-    lists = merge_lists(members)
-    extra = merge_extra(members)
+    # The scalar fields and the lists are merged from the same members, apart: in two
+    # threads.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        merging = pool.submit(merge_scalars, members)
+        lists = merge_lists(members)
+        extra = merge_extra(members)
+        scalars, conflicts = merging.result()
     first_extra = (
         members.select("label", "mrank", "extra")
         .drop_nulls("extra")
@@ -466,13 +475,17 @@ def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
         pl.when(is_group).then(n + is_group.cum_sum() - 1).otherwise("_i").cast(pl.UInt32)
     ).to_series()
     tops = [*(base[c] for c in COLUMNS), base["cluster_id"], base["size"]]
-    columns = []
-    for top, name in zip(tops, [*COLUMNS, "cluster_id", "cluster_size"], strict=True):
+
+    def column(top: pl.Series, name: str) -> pl.Series:
         # One column at a time, in one piece: a gather from a list column in pieces costs
         # 20x more, and a concat + sort (or merge_sorted) of the whole frames holds a
         # second copy of every record while the contacts are built.
         whole = pl.concat([top.alias(name), groups[name]]).rechunk()
-        columns.append(whole.gather(at))
+        return whole.gather(at)
+
+    # Two columns at a time, one per core (a gather is one core's work).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        columns = list(pool.map(column, tops, [*COLUMNS, "cluster_id", "cluster_size"]))
     # (singles have no conflicts: one empty list stands before the groups' conflicts)
     none = pl.Series("conflicts", [[]], dtype=pl.List(pl.String))
     conflicts_at = firsts.select(pl.when(is_group).then(is_group.cum_sum()).otherwise(0))
