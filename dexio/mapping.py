@@ -486,7 +486,7 @@ def _contact_list(
     kind: str,
     mapping: Mapping,
     region: pl.Expr | None,
-) -> pl.Expr | list[pl.Expr]:
+) -> pl.Expr | list[dict[str, pl.Expr]]:
     """Email or phone columns -> list of structs with label and ranking (explicit preference
     first, then source order). A list of per-column items comes back when the data allows
     the fast path (see :func:`gather_items`)."""
@@ -617,41 +617,70 @@ def _contact_items(
     entries: list[tuple[str, pl.Expr, str | None, str | None]],
     kind: str,
     country: pl.Expr,
-) -> list[pl.Expr]:
-    """One struct (null when its column is empty) per column, ranked in source order: each
-    item's rank counts the filled columns before it. :func:`gather_items` makes the lists."""
-    items: list[pl.Expr] = []
+) -> list[dict[str, pl.Expr]]:
+    """The fields of each column's item, in the order of the item's struct, ranked in
+    source order: each item's rank counts the filled columns before it.
+    :func:`gather_items` makes the lists."""
+    slots: list[dict[str, pl.Expr]] = []
     filled = [pl.col(col).is_not_null().cast(pl.Int32) for col, *_ in entries]
     for i, (col, label, _, _) in enumerate(entries):
-        ranking = (pl.sum_horizontal(filled[:i]) + 1) if i else pl.lit(1, pl.Int32)
+        ranking = (pl.sum_horizontal(filled[:i]) + 1).cast(pl.Int32) if i else pl.lit(1, pl.Int32)
         if kind == "email":
-            item = pl.struct(
-                pl.col(col).alias("email"),
-                label.alias("label"),
-                ranking.cast(pl.Int32).alias("ranking"),
-            )
+            slots.append({"email": pl.col(col), "label": label, "ranking": ranking})
         else:
-            item = pl.struct(
-                pl.col(col).alias("phone_number"),
-                country.alias("country_code"),
-                pl.lit(None, pl.String).alias("phone_number_sanitized"),
-                label.alias("label"),
-                ranking.cast(pl.Int32).alias("ranking"),
+            slots.append(
+                {
+                    "phone_number": pl.col(col),
+                    "country_code": country,
+                    "phone_number_sanitized": pl.lit(None, pl.String),
+                    "label": label,
+                    "ranking": ranking,
+                }
             )
-        items.append(pl.when(pl.col(col).is_not_null()).then(item))
-    return items
+    return slots
 
 
-def gather_items(raw: pl.DataFrame, items: list[pl.Expr], dtype: pl.DataType) -> pl.Series:
-    """Per-row lists of the non-null items, in item order. polars' concat_list of structs
-    is ~50x slower on large files than this, and list.drop_nulls ~30x: the items side by
-    side as a fixed-size array, flattened row after row, then a group-by over the
-    (already sorted) row positions that leaves the nulls out."""
-    width = len(items)
-    flat = raw.select(pl.concat_arr(items).arr.explode().alias("item"))
-    position = pl.int_range(0, raw.height * width, eager=True, dtype=pl.UInt64) // width
-    long = flat.with_columns(position.set_sorted().alias("position"))
-    grouped = long.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
+def gather_items(
+    raw: pl.DataFrame, slots: Sequence[dict[str, pl.Expr]], dtype: pl.Struct
+) -> pl.Series:
+    """Per-row lists of items (structs of ``dtype``), one possible item per slot, in slot
+    order: a slot's fields are expressions over ``raw`` in the struct's order, the first
+    one the value (no item where it is null).
+
+    polars' concat_list of structs is ~50x slower on large files than this, and
+    list.drop_nulls ~30x: the fields side by side as fixed-size arrays, flattened row
+    after row, then a group-by over the (already sorted) row positions that leaves the
+    empty slots out. Only the fields that change from row to row are flattened so; those
+    that are literals in every slot (labels, unknown countries) are placed by the slot
+    number, not built per slot and flattened (0.42 -> 0.32 s CPU for the e-mails and
+    phones of 1M generated rows).
+    """
+    width = len(slots)
+    names = list(slots[0])
+    types = dtype.to_schema()
+    varying = [
+        n for n in names if not all(s[n].meta.is_literal(allow_aliasing=True) for s in slots)
+    ]
+    flat = raw.select(pl.concat_arr([s[n] for s in slots]).arr.explode().alias(n) for n in varying)
+    slot = pl.int_range(0, pl.len(), dtype=pl.UInt32) % width
+    fields: list[pl.Expr] = []
+    for name in names:
+        if name in varying:
+            fields.append(pl.col(name))
+            continue
+        values = pl.select(s[name].cast(types[name]).alias(str(i)) for i, s in enumerate(slots))
+        constants = values.row(0)
+        if len(set(constants)) == 1:
+            fields.append(pl.lit(constants[0], types[name]).alias(name))
+        else:
+            fields.append(pl.lit(pl.Series(constants, dtype=types[name])).gather(slot).alias(name))
+    value = pl.col(names[0])
+    position = pl.int_range(0, pl.len(), dtype=pl.UInt32) // width
+    items = flat.select(
+        pl.when(value.is_not_null()).then(pl.struct(fields)).alias("item"),
+        position.set_sorted().alias("position"),
+    )
+    grouped = items.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
     return grouped["item"].cast(pl.List(dtype))
 
 
@@ -848,7 +877,7 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
     for target, expr in _by_label(header, mapping).items():
         out[target] = pl.coalesce(out[target], expr) if target in out else expr
     region = _country_hint(raw, header, mapping)
-    gathered: dict[str, tuple[list[pl.Expr], pl.DataType]] = {}
+    gathered: dict[str, tuple[list[dict[str, pl.Expr]], pl.Struct]] = {}
     for name, rules, kind, hint, dtype in (
         ("emails", mapping.emails, "email", None, EMAIL),
         ("phones", mapping.phones, "phone_number", region, PHONE),

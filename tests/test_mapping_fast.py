@@ -1,6 +1,6 @@
 """The mapping's fast column builders give exactly what their plain polars definitions give.
 
-``gather_items`` stands for ``concat_list(items).list.drop_nulls()``, the ``plain`` keys of
+``gather_items`` stands for the filled columns' items in a list, the ``plain`` keys of
 ``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
 the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
 ``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
@@ -46,31 +46,48 @@ def columns(width: int) -> st.SearchStrategy[list[list[str | None]]]:
     )
 
 
-def email_items(frame: pl.DataFrame) -> list[pl.Expr]:
+#: Labels of a slot: the same in every row (a literal, null included), or changing with
+#: the row (the value itself).
+LABELS = st.sampled_from(["work", "home", None, "varying"])
+
+
+def email_slots(frame: pl.DataFrame, labels: list[str | None]) -> list[dict[str, pl.Expr]]:
     return [
-        pl.when(pl.col(c).is_not_null()).then(
-            pl.struct(
-                pl.col(c).alias("email"),
-                pl.lit(f"label{i}").alias("label"),
-                pl.lit(i, pl.Int32).alias("ranking"),
-            )
-        )
-        for i, c in enumerate(frame.columns)
+        {
+            "email": pl.col(c),
+            "label": pl.col(c) if label == "varying" else pl.lit(label, pl.String),
+            "ranking": pl.lit(i, pl.Int32),
+        }
+        for i, (c, label) in enumerate(zip(frame.columns, labels, strict=True))
     ]
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.integers(1, 4).flatmap(columns))
-def test_gather_items_is_concat_list_without_nulls(cells: list[list[str | None]]) -> None:
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 4).flatmap(columns), st.lists(LABELS, min_size=4, max_size=4))
+def test_gather_items_lists_the_filled_slots(
+    cells: list[list[str | None]], labels: list[str | None]
+) -> None:
     frame = pl.DataFrame(
         {f"c{i}": col for i, col in enumerate(cells)},
         schema_overrides={f"c{i}": pl.String for i in range(len(cells))},
     )
-    items = email_items(frame)
-    expected = frame.select(pl.concat_list(items).list.drop_nulls().cast(pl.List(EMAIL)))
-    gathered = gather_items(frame, items, EMAIL)
+    labels = labels[: len(cells)]
+    gathered = gather_items(frame, email_slots(frame, labels), EMAIL)
     assert gathered.dtype == pl.List(EMAIL)
-    assert gathered.to_list() == expected.to_series().to_list()
+    expected = []
+    for row in zip(*cells, strict=True):
+        expected.append(
+            [
+                {
+                    "email": value,
+                    "label": value if label == "varying" else label,
+                    "ranking": i,
+                }
+                for i, (value, label) in enumerate(zip(row, labels, strict=True))
+                if value is not None
+            ]
+        )
+    assert gathered.to_list() == expected
 
 
 @settings(max_examples=150, deadline=None)

@@ -438,6 +438,10 @@ class _NotUtf8(Exception):
 
 
 def _csv_options(delimiter: str, header: list[str]) -> dict[str, Any]:
+    # Empty cells are read as null (polars' default); a quoted empty cell ("") stays "",
+    # which tidy() makes null like a cell of spaces. null_values=[""] would make it null
+    # here too, at the cost of comparing every cell: 16% of the parse (0.50 -> 0.41 s CPU
+    # over the 1M generated rows).
     return {
         "separator": delimiter,
         "has_header": False,
@@ -447,7 +451,6 @@ def _csv_options(delimiter: str, header: list[str]) -> dict[str, Any]:
         "quote_char": '"',
         "truncate_ragged_lines": False,
         "raise_if_empty": False,
-        "null_values": [""],
     }
 
 
@@ -599,7 +602,7 @@ def tidy(
         frame = frame.with_columns(
             pl.col(c).str.replace_all(CONTROLS, "").str.strip_chars() for c in controlled
         )
-        # Only cells of nothing but spaces became "" (the parser reads empty cells as null).
+        # Only cells of spaces, and quoted empty ones, are "" (the parser reads empty cells as null).
         emptied = [c for i, c in enumerate(data) if found[f"blank{i}"] or c in controlled]
         frame = frame.with_columns(
             pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in emptied
