@@ -171,11 +171,25 @@ def _plain_iso(values: pl.Series, today: dt.date) -> pl.Series:
 @step
 def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite ``birthday`` of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
+    frame, kept = birthdays_kept_apart(frame, region)
+    return merge_extra(frame, kept)
+
+
+def birthdays_kept_apart(frame: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``frame`` with ``birthday`` rewritten and its issue lines, the unread values for ``extra``).
+
+    The values are :func:`merge_extra`'s additions (``ROW``, ``key``, ``value``): kept
+    apart, so that :func:`dexio.normalize` can run this next to the e-mail step, which
+    writes ``extra`` too, and merge them into its output.
+    """
     raw = pl.col("birthday").str.strip_chars().replace("", None)
     values = frame.select(ROW, raw.alias("__raw"))
     distinct = values["__raw"].unique().drop_nulls()
     if distinct.is_empty():
-        return frame.with_columns(values["__raw"].alias("birthday"))
+        nothing = pl.DataFrame(
+            schema={ROW: frame.schema[ROW], "key": pl.String, "value": pl.String}
+        )
+        return frame.with_columns(values["__raw"].alias("birthday")), nothing
     month_first = region in MONTH_FIRST_REGIONS
     today = dt.date.today()
     iso = (
@@ -220,5 +234,4 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     additions = failed.select(
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")
     )
-    frame = merge_extra(frame, additions)
-    return frame.with_columns(birthdays.alias("birthday"))
+    return frame.with_columns(birthdays.alias("birthday")), additions
