@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from dexio.normalize._annotate import ROW, add_issues_of, without_issues
-from dexio.normalize.dates import normalize_birthdays
+from dexio.normalize._annotate import ROW, add_issues_of, merge_extra, without_issues
+from dexio.normalize.dates import birthdays_kept_apart
 from dexio.normalize.emails import normalize_emails
 from dexio.normalize.names import normalize_names
 from dexio.normalize.phones import default_region, normalize_phones, resolve_region
-from dexio.normalize.social import normalize_social
+from dexio.normalize.social import SITES, normalize_social
 from dexio.schema import SCHEMA, conform
 
 __all__ = ["default_region", "normalize"]
@@ -44,21 +44,35 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     if ROW in frame.columns:
         raise ValueError(f"column {ROW!r} is reserved for normalize")
     out = conform(frame).with_row_index(ROW)
-    # The phone step (the costliest) reads and writes only ``phones``, and adds issue
-    # lines, never ``extra``: it runs in a second thread, over the same columns, while
-    # names and emails run here. Polars leaves the GIL during its work, so the two share
-    # the cores that one step alone keeps only partly busy. Its lines are appended after
-    # the email ones, as if it had run next.
+    # Names and emails run here while the other steps run in a second thread, over the
+    # same columns: polars leaves the GIL during its work, so the two share the cores
+    # that one step alone keeps only partly busy. The steps there write columns of their
+    # own and their issue lines, which are appended afterwards in the same order, as if
+    # they had run after emails; the birthdays they could not read are merged into
+    # ``extra`` (which emails writes too) here.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        phones = pool.submit(normalize_phones, without_issues(out), code)
+        apart = pool.submit(_steps_apart, without_issues(out), code)
         out = normalize_emails(normalize_names(out))
-        done = phones.result()
-    out = add_issues_of(out.with_columns(done["phones"]), done)
+        done, unread_birthdays = apart.result()
+    out = add_issues_of(out.with_columns(done.select(_APART_COLUMNS)), done)
     del done
-    out = normalize_birthdays(out, code)
-    out = normalize_social(out).drop(ROW)
+    out = merge_extra(out, unread_birthdays).drop(ROW)
     # The steps keep the canonical columns, dtypes and order; conform would only cast
     # every column to the dtype it already has (a copy of the nested ones).
     if list(out.schema.items())[: len(SCHEMA)] == list(SCHEMA.items()):
         return out
     return conform(out)
+
+
+#: The columns :func:`_steps_apart` writes, besides the issues.
+_APART_COLUMNS = ("phones", "birthday", *SITES, "website")
+
+
+def _steps_apart(frame: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Phones, birthdays and social fields, in that order, for the second thread of normalize.
+
+    Returns the frame they made and the birthdays to merge into ``extra`` (see
+    :func:`~dexio.normalize.dates.birthdays_kept_apart`).
+    """
+    frame, unread = birthdays_kept_apart(normalize_phones(frame, region), region)
+    return normalize_social(frame), unread

@@ -171,11 +171,28 @@ def _plain_iso(values: pl.Series, today: dt.date) -> pl.Series:
 @step
 def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     """Rewrite ``birthday`` of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
-    raw = pl.col("birthday").str.strip_chars().replace("", None)
-    values = frame.select(ROW, raw.alias("__raw"))
-    distinct = values["__raw"].unique().drop_nulls()
+    frame, kept = birthdays_kept_apart(frame, region)
+    return merge_extra(frame, kept)
+
+
+def birthdays_kept_apart(frame: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``frame`` with ``birthday`` rewritten and its issue lines, the unread values for ``extra``).
+
+    The values are :func:`merge_extra`'s additions (``ROW``, ``key``, ``value``): kept
+    apart, so that :func:`dexio.normalize` can run this next to the e-mail step, which
+    writes ``extra`` too, and merge them into its output.
+    """
+    # Per distinct spelling, not per row: most rows have no birthday, and nearly all the
+    # rest are ISO dates already, which only need finding.
+    column = frame["birthday"]
+    spellings = column.drop_nulls().unique()  # nulls first: unique over them costs 4x
+    raw = spellings.str.strip_chars().replace("", None)
+    distinct = raw.drop_nulls().unique()
     if distinct.is_empty():
-        return frame.with_columns(values["__raw"].alias("birthday"))
+        nothing = pl.DataFrame(
+            schema={ROW: frame.schema[ROW], "key": pl.String, "value": pl.String}
+        )
+        return frame.with_columns(pl.lit(None, pl.String).alias("birthday")), nothing
     month_first = region in MONTH_FIRST_REGIONS
     today = dt.date.today()
     iso = (
@@ -200,14 +217,21 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
             ),
         ]
     )
-    # One hash look-up per row, not a join that has to keep the rows in order.
-    birthdays = values["__raw"].replace_strict(
-        results["__raw"], results["__birthday"], default=None, return_dtype=pl.String
+    # The spellings that change (reformatted, or cleared as unreadable), and their rows.
+    changed = (
+        pl.DataFrame({"birthday": spellings, "__raw": raw})
+        .join(results, on="__raw", how="left")
+        .filter(pl.col("__birthday").ne_missing(pl.col("birthday")))
     )
-    problems = results.filter(pl.col("__problem").is_not_null()).drop("__birthday")
-    failed = values.filter(pl.col("__raw").is_in(problems["__raw"].implode())).join(
-        problems, on="__raw", how="left", maintain_order="left"
+    rows = column.is_in(changed["birthday"].implode()).arg_true()
+    found = (
+        frame.select(ROW, "birthday")
+        .gather(rows)
+        .join(changed, on="birthday", how="left", maintain_order="left")
     )
+    birthdays = column.clone()  # scatter writes in place: not into the caller's column
+    birthdays.scatter(rows, found["__birthday"])
+    failed = found.filter(pl.col("__problem").is_not_null())
     frame = append_row_issues(
         frame,
         failed.select(
@@ -220,5 +244,4 @@ def normalize_birthdays(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     additions = failed.select(
         ROW, pl.lit("birthday_raw").alias("key"), pl.col("__raw").alias("value")
     )
-    frame = merge_extra(frame, additions)
-    return frame.with_columns(birthdays.alias("birthday"))
+    return frame.with_columns(birthdays.alias("birthday")), additions

@@ -57,12 +57,26 @@ _CHECKED_VALIDATOR = ("2.4",)
 #: Whether plain addresses skip email-validator (see :func:`_plain_normalized`). Tests
 #: turn it off to check that the output is the same either way.
 _FAST_PATH = email_validator.__version__.startswith(tuple(v + "." for v in _CHECKED_VALIDATOR))
-#: A plain address: an ASCII dot-atom local part (RFC 5322 atext, no leading, trailing
-#: or doubled dot), then two or more LDH labels of 1-63 characters that neither start nor
-#: end with a hyphen, the last one alphabetic.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PLAIN_ADDRESS = rf"^({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})$"
+
+
+def _plain_address(letters: str) -> str:
+    """A plain address, with ``letters`` as its letters.
+
+    An ASCII dot-atom local part (RFC 5322 atext, no leading, trailing or doubled dot),
+    then two or more LDH labels of 1-63 characters that neither start nor end with a
+    hyphen, the last one alphabetic.
+    """
+    atom = rf"[{letters}0-9!#$%&'*+/=?^_`{{|}}~-]+"
+    label = rf"[{letters}0-9](?:[{letters}0-9-]{{0,61}}[{letters}0-9])?"
+    return rf"^({atom}(?:\.{atom})*)@((?:{label}\.)+[{letters}]{{2,63}})$"
+
+
+_PLAIN_ADDRESS = _plain_address("A-Za-z")
+#: The same without capital letters: what nearly every address matches.
+_PLAIN_LOWER_ADDRESS = _plain_address("a-z")
+#: In a plain address, a domain email-validator takes through IDNA (``xn--`` anywhere)
+#: or refuses (``--`` as a label's 3rd and 4th characters); only a text with ``--`` can.
+_NOT_LDH = r"@(?:.*(?i:xn--)|(?:[^.@]*\.)*[^.@]{2}--)"
 
 
 def read_label(label: str | None) -> tuple[str | None, bool]:
@@ -143,16 +157,23 @@ def _plain_normalized(texts: pl.Series) -> pl.Series:
     """
     text = pl.col("text")
     special = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
-    # One column per check, so that polars can run them side by side.
+    # One column per check, so that polars can run them side by side. The two regexes
+    # costlier than a plain search run on the few texts that need them only: the full
+    # pattern where the one without capitals fails (the others have none, so that was the
+    # answer), and the LDH check where there is a ``--``.
     checks = texts.to_frame("text").select(
-        text.str.contains(_PLAIN_ADDRESS).alias("pattern"),
+        text.str.contains(_PLAIN_LOWER_ADDRESS).alias("lower"),
         ((text.str.find("@", literal=True) <= 64) & (text.str.len_bytes() <= 254)).alias("size"),
-        text.str.contains(r"@(?:.*(?i:xn--)|(?:[^.@]*\.)*[^.@]{2}--)").not_().alias("ldh"),
+        text.str.contains("--", literal=True).alias("dashes"),
         text.str.contains(rf"[@.](?i:{special})$").not_().alias("public"),
-        text.str.contains("[A-Z]").alias("capitals"),
     )
-    plain = checks.select(pl.all_horizontal("pattern", "size", "ldh", "public")).to_series()
-    capitals = (plain & checks["capitals"]).arg_true()
+    pattern = _where(texts, ~checks["lower"], _PLAIN_ADDRESS, checks["lower"])
+    not_ldh = _where(texts, checks["dashes"], _NOT_LDH, checks["dashes"])
+    plain = checks.select(
+        pl.all_horizontal(pl.lit(pattern), pl.lit(not_ldh).not_(), "size", "public")
+    ).to_series()
+    # A plain address that the pattern without capitals refused has one.
+    capitals = (plain & ~checks["lower"]).arg_true()
     out = (
         texts.to_frame("text")
         .select(pl.when(pl.lit(plain)).then(text).alias(texts.name))
@@ -165,6 +186,14 @@ def _plain_normalized(texts: pl.Series) -> pl.Series:
         names = list(email_validator.rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES)
         local = mailbox.zip_with(mailbox.is_in(names), local)
         out.scatter(capitals, local + "@" + domain)
+    return out
+
+
+def _where(texts: pl.Series, mask: pl.Series, pattern: str, otherwise: pl.Series) -> pl.Series:
+    """Whether ``texts`` contain ``pattern``, where ``mask`` holds; ``otherwise`` elsewhere."""
+    rows = mask.arg_true()
+    out = otherwise.clone()  # scatter writes in place: not into the caller's column
+    out.scatter(rows, texts.gather(rows).str.contains(pattern))
     return out
 
 

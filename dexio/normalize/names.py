@@ -11,7 +11,7 @@ import re
 
 import polars as pl
 
-from dexio.normalize._annotate import add_issue, quoted, step
+from dexio.normalize._annotate import ROW, add_issue, append_row_issues, quoted, step
 
 #: Words that belong to the last name and stay lower case inside a name ("van Gogh").
 PARTICLES = frozenset(
@@ -93,36 +93,55 @@ def _tidied(values: pl.Series, untidy: pl.Series) -> pl.Series:
     return out
 
 
-def _needs_recase(column: str) -> pl.Expr:
-    """Written all in capitals, or all in lower case (and has letters with a case at all)."""
-    # Regexes rather than comparing to_uppercase() copies: no million-string temporaries.
-    shouted = r"^[^\p{Ll}]*\p{Lu}[^\p{Ll}]*$"
-    quiet = r"^[^\p{Lu}\p{Lt}]*\p{Ll}[^\p{Lu}\p{Lt}]*$"
-    value = pl.col(column)
-    return value.str.contains(shouted) | value.str.contains(quiet)
+#: Written all in capitals, or all in lower case (and has letters with a case at all).
+#: A regex rather than comparing to_uppercase() copies: no million-string temporaries.
+_NEEDS_RECASE = r"^(?:[^\p{Ll}]*\p{Lu}[^\p{Ll}]*|[^\p{Lu}\p{Lt}]*\p{Ll}[^\p{Lu}\p{Lt}]*)$"
+#: A value that tidying or re-casing may change. Whitespace is no letter, so whether a
+#: name needs re-casing is the same before and after tidying. One regex: over a million
+#: short names a search costs about the same whatever it looks for.
+_SUSPECT = rf"{_UNTIDY}|{_NEEDS_RECASE}"
+
+
+def _cleaned(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with the names of ``column`` tidied and, where needed, re-cased.
+
+    Only the rows :data:`_SUSPECT` picks out (a few percent) are rewritten. A re-cased
+    name adds an issue; tidying whitespace does not.
+    """
+    rows = frame.select(pl.col(column).str.contains(_SUSPECT).fill_null(False)).to_series()
+    rows = rows.arg_true()
+    if rows.is_empty():
+        return frame
+    names = frame.select(ROW, column).gather(rows)
+    names = names.with_columns(
+        _tidied(names[column], names[column].str.contains(_UNTIDY).fill_null(False))
+    )
+    targets = names.filter(pl.col(column).str.contains(_NEEDS_RECASE))[column].unique()
+    fixed = {name: recase(name, family=column == "last_name") for name in targets.to_list()}
+    fixed = {name: new for name, new in fixed.items() if new != name}
+    new = (
+        pl.col(column).replace_strict(fixed, default=pl.col(column), return_dtype=pl.String)
+        if fixed
+        else pl.col(column)
+    )
+    issues = names.filter(pl.col(column).is_in(list(fixed))).select(
+        ROW,
+        pl.format(
+            "{} {} re-cased to {}", pl.lit(column), quoted(pl.col(column)), quoted(new)
+        ).alias("issue"),
+    )
+    values = frame[column].clone()  # scatter writes in place: not into the caller's column
+    values.scatter(rows, names.select(new).to_series())
+    return append_row_issues(frame, issues).with_columns(values)
 
 
 @step
 def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
     """Tidy ``first_name``, ``last_name`` and ``full_name`` of a frame (see dexio.normalize)."""
     # A column without any value is left alone: every step below keeps a null a null.
-    present = [c for c in _FIELDS if frame[c].null_count() < frame.height]
-    untidy = frame.select(pl.col(c).str.contains(_UNTIDY).fill_null(False) for c in present)
-    frame = frame.with_columns(_tidied(frame[c], untidy[c]) for c in present)
-
-    for column in present:
-        recased = pl.col(column).filter(_needs_recase(column)).unique()
-        targets = frame.select(recased)[column].to_list()
-        fixed = {t: recase(t, family=column == "last_name") for t in targets}
-        fixed = {t: f for t, f in fixed.items() if f != t}
-        if not fixed:
-            continue
-        new = pl.col(column).replace(fixed)
-        message = pl.format(
-            "{} {} re-cased to {}", pl.lit(column), quoted(pl.col(column)), quoted(new)
-        )
-        frame = add_issue(frame, pl.col(column).is_in(list(fixed)), message)
-        frame = frame.with_columns(new.alias(column))
+    for column in _FIELDS:
+        if frame[column].null_count() < frame.height:
+            frame = _cleaned(frame, column)
 
     name = pl.col("full_name").str.replace(_HONORIFIC, "")
     comma = name.str.extract_groups(_FAMILY_COMMA_GIVEN)
@@ -141,7 +160,7 @@ def normalize_names(frame: pl.DataFrame) -> pl.DataFrame:
         quoted(first),
         quoted(last).fill_null(pl.lit("(none)")),
     )
-    if "full_name" not in present or not frame.select(split.any()).item():
+    if frame["full_name"].null_count() == frame.height or not frame.select(split.any()).item():
         # Nothing to split (the usual case: exports write first and last names).
         return _fill_full_name(frame)
     frame = add_issue(frame, split & last.is_not_null(), message)

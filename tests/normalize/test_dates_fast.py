@@ -1,8 +1,13 @@
-"""Plain ISO birthdays are read by polars exactly as read_birthday reads them."""
+"""Plain ISO birthdays are read by polars exactly as read_birthday reads them.
+
+And the step, which reads each distinct spelling once and rewrites only the rows whose
+spelling changes, gives every row what read_birthday gives its value.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -87,3 +92,33 @@ def test_step_output_is_the_same_with_and_without_the_fast_path(
         outputs.append(normalize_birthdays(frame, region))
     assert outputs[0].equals(outputs[1])
     assert outputs[0].write_ndjson() == outputs[1].write_ndjson()
+
+
+SPELLINGS = [
+    "1985-03-07", " 1985-03-07", "1985-03-07\t", "03/07/1985", "1604-11-02", "2023-02-30",
+    "not a date", "", "  ", "7 March 1985", (TODAY + dt.timedelta(days=3)).isoformat(),
+]  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(SPELLINGS)), max_size=15))
+def test_each_row_gets_what_read_birthday_gives_its_value(texts: list[str | None]) -> None:
+    frame = from_records(
+        [{"source": "s.csv", "row": i, "birthday": text} for i, text in enumerate(texts)]
+    )
+    out = normalize_birthdays(frame, "US")
+    for text, (birthday, issues, extra) in zip(
+        texts, out.select("birthday", "issues", "extra").iter_rows(), strict=True
+    ):
+        value = text.strip() if text else None
+        expected, problem = (
+            read_birthday(value, month_first=True, today=TODAY) if value else (None, None)
+        )
+        assert birthday == expected
+        if problem:
+            line = f"birthday '{value}' {problem}; kept in extra.birthday_raw"
+            assert issues == [line]
+            assert json.loads(extra) == {"birthday_raw": value}
+        else:
+            assert not issues
+            assert not extra

@@ -1,13 +1,15 @@
-"""Running the phone step in a thread of its own changes nothing in the output.
+"""Running steps in a thread of their own changes nothing in the output.
 
-:func:`dexio.normalize` runs ``normalize_phones`` on a copy without issues, next to names
-and emails, and appends the lines it wrote afterwards. These tests hold it to the steps
+:func:`dexio.normalize` runs the phone, birthday and social steps on a copy without
+issues, next to names and emails, appends the lines they wrote afterwards and merges the
+unread birthdays into ``extra``. These tests hold it to the steps
 run one after another, in the order the stage documents, on the generated contacts, on
 every sample file, and on issues a reader already wrote (repeated lines, nulls).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +42,7 @@ def test_the_generated_contacts_come_out_as_from_the_steps_in_turn(
     assert_frame_equal(out, one_after_another(generated, "US"))
 
 
-def test_phone_lines_follow_email_lines_and_precede_birthday_lines() -> None:
+def test_lines_and_extra_keys_come_in_the_order_of_the_steps() -> None:
     frame = dexio.schema.from_records(
         [
             {
@@ -50,6 +52,9 @@ def test_phone_lines_follow_email_lines_and_precede_birthday_lines() -> None:
                 "emails": [{"email": "ana@"}],
                 "phones": [{"phone_number": "ext 12"}],
                 "birthday": "31/02/1990",
+                "twitter": "https://facebook.com/ana",
+                "website": "not a site",
+                "extra": '{"person_id": "7"}',
                 "issues": ["row had 41 columns, header has 40"],
             }
         ]
@@ -57,7 +62,10 @@ def test_phone_lines_follow_email_lines_and_precede_birthday_lines() -> None:
     out = dexio.normalize(frame, region="GB")
     assert_frame_equal(out, one_after_another(frame, "GB"))
     kinds = [line.split(" ")[0] for line in out["issues"][0]]
-    assert kinds == ["row", "full_name", "full_name", "email", "phone", "birthday"]
+    assert kinds == [
+        "row", "full_name", "full_name", "email", "phone", "birthday", "twitter", "website"
+    ]  # fmt: skip
+    assert list(json.loads(out["extra"][0])) == ["person_id", "invalid_emails", "birthday_raw"]
 
 
 def test_each_sample_comes_out_as_from_the_steps_in_turn(sample_path: Path) -> None:
