@@ -119,7 +119,11 @@ def _per_value(frame: pl.DataFrame, expr: pl.Expr, how: Callable[[pl.Expr], pl.E
     """``how(expr)`` computed once per distinct value (names repeat a lot) and mapped back."""
     values = frame.select(expr.alias("v"))["v"]
     table = values.unique().drop_nulls().to_frame("v").with_columns(f=how(pl.col("v")))
-    return values.replace_strict(table["v"], table["f"], default=None, return_dtype=pl.String)
+    # Each value's row in the table as an Enum of the table's values finds it: a little
+    # cheaper than replace_strict (1M first names: 0.030 -> 0.023 CPU s, companies 0.045 ->
+    # 0.033).
+    rows = values.cast(pl.Enum(table["v"])).to_physical()
+    return table["f"].gather(rows).alias("v")
 
 
 def features(frame: pl.DataFrame) -> pl.DataFrame:
@@ -436,8 +440,27 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
         .explode("y")
         .filter((pl.col("y").str.len_chars() >= 2) & rest.str.starts_with(pl.col("y")))["_r"]
     )
-    # the shapes of the name (every formal name of the first name too) against the letters
-    firsts = o.select(
+    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
+    named = (
+        (rest == "")
+        | long.str.starts_with(rest)
+        | short.str.starts_with(rest)
+        | pl.col("_r").is_in(pl.concat([*nickname_of, glued]).implode())
+        | (
+            (rest.str.len_chars() <= 2)
+            & in_initials[0]
+            & (in_initials[1] | (rest.str.len_chars() == 1))
+        )
+        | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
+    )
+    o = o.with_columns(named=named)
+    # The last rule, the shapes of the name (every formal name of the first name too)
+    # against the letters, only where the others leave the verdict open: a few % of the rows
+    # at 1M, and its batch call needs Python strings.
+    left = o.filter(
+        (digits < 4) & (letters.str.len_chars() > 0) & ~pl.col("named").fill_null(False)
+    )
+    firsts = left.select(
         "_r", "letters", "l", g=pl.concat_list("f", pl.col("formals").fill_null(empty))
     )
     g, g0, l0 = pl.col("g"), pl.col("g").str.slice(0, 1), l.str.slice(0, 1)
@@ -445,7 +468,7 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
     # name alone once per row, not once per formal name
     firsts = firsts.explode("g")
     against = pl.concat(
-        [o.select("_r", "letters", shape=l)]
+        [left.select("_r", "letters", shape=l)]
         + [firsts.select("_r", "letters", shape=s) for s in (g + l, l + g, g0 + l, l + g0, g + l0)]
     )
     # only the scores from 0.9 up matter: rapidfuzz stops early on the others
@@ -457,19 +480,7 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
         score_cutoff=0.9,
     )
     alike = against.filter(pl.Series(scores.ravel() >= 0.9))["_r"]
-    digits = pl.col("users").str.len_chars() - letters.str.len_chars()
-    named = (
-        (rest == "")
-        | long.str.starts_with(rest)
-        | short.str.starts_with(rest)
-        | pl.col("_r").is_in(pl.concat([*nickname_of, glued, alike]).implode())
-        | (
-            (rest.str.len_chars() <= 2)
-            & in_initials[0]
-            & (in_initials[1] | (rest.str.len_chars() == 1))
-        )
-        | rest.is_in(pl.lit(sorted(_HOUSEHOLD)))
-    )
+    named = pl.col("named") | pl.col("_r").is_in(alike.implode())
     return o.select(verdict=(digits >= 4) | ((letters.str.len_chars() > 0) & ~named))["verdict"]
 
 
