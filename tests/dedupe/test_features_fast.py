@@ -16,9 +16,12 @@ from test_fast_paths import generated, user_rows
 from dexio.dedupe._features import (
     ROLE_MAILBOXES,
     _named_verdicts,
+    _per_value,
+    company_key,
     distinctive_user,
     email_user,
     features,
+    fold,
 )
 from dexio.dedupe._matching import (
     EDGE_SCHEMA,
@@ -195,6 +198,17 @@ def test_named_verdicts_equal_distinctive_user(
     frame = pl.DataFrame(named, schema=["users", "fn", "ln"], orient="row")
     got = _named_verdicts(frame).to_list() if named else []
     assert got == [distinctive_user(u, f, l) for u, f, l in named]  # noqa: E741
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="aB é-.,Inc", max_size=8)), max_size=30))
+def test_per_value_equals_the_rule_on_every_row(values: list[str | None]) -> None:
+    # _per_value finds each value's row in its table through an Enum of the table's values:
+    # the same result as the rule run on every row, nulls, empty texts and repeats included
+    frame = pl.DataFrame({"v": [*values, "", None, "Acme Inc.", "acme"]}, schema={"v": pl.String})
+    for how in (fold, company_key):
+        got = _per_value(frame, pl.col("v"), how)
+        assert got.to_list() == frame.select(how(pl.col("v")))["v"].to_list()
 
 
 def reference_email_user(expr: pl.Expr) -> pl.Expr:
