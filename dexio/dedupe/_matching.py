@@ -70,23 +70,27 @@ def _empty_edges() -> pl.DataFrame:
     return pl.DataFrame(schema=EDGE_SCHEMA)
 
 
+#: The kinds of exact key, in the order of their codes in :func:`exact_keys`.
+_KINDS = ("email", "phone", "linkedin")
+
+
 def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """(``_i``, ``kind``, ``value``) for the e-mail, phone and LinkedIn keys that could link
-    two records: every key whose text some other key of the frame also has.
+    """(``_i``, ``kind``, ``value``, ``hash``) for the e-mail, phone and LinkedIn keys that
+    could link two records: every key whose text some other key of the same kind also has,
+    in the order of ``hash`` (a 64-bit hash of the text, seeded by the kind).
 
     A key held by one record only links nothing, and most keys are (1.5 M of 2 M at 1M
-    rows), so they are left out here: a key whose 64-bit hash no other key has is certainly
+    rows), so they are left out here: a key whose hash no other key has is certainly
     alone, and telling those apart takes a sort of the hashes, where grouping the texts
     takes a hash table of every text (5x the time). A collision only keeps a few keys more:
-    the grouping on the texts that follows decides, exactly as before. A key a record lists
-    twice is here twice (key_groups counts records, not rows).
+    :func:`key_groups` decides, exactly as before. A key a record lists twice is here twice
+    (key_groups counts records, not rows).
     """
     emails = (
         frame.select("_i", "emails")
         .explode("emails")
         .select(
             "_i",
-            kind=pl.lit("email"),
             value=pl.col("emails").struct.field("email").str.strip_chars().str.to_lowercase(),
         )
     )
@@ -121,21 +125,37 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
         .explode("phones")
         .select(
             "_i",
-            kind=pl.lit("phone"),
             value=pl.col("phones").struct.field("phone_number_sanitized").str.strip_chars(),
         )
     )
-    linkedin = frame.select(
-        "_i",
-        kind=pl.lit("linkedin"),
-        value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
+    # (most records have no LinkedIn profile: the texts are tidied for the others only)
+    linkedin = (
+        frame.select("_i", "linkedin")
+        .drop_nulls("linkedin")
+        .select(
+            "_i",
+            value=pl.col("linkedin").str.strip_chars().str.strip_chars("/").str.to_lowercase(),
+        )
     )
-    keys = pl.concat([emails, phones, linkedin])
-    keys = keys.filter(pl.col("value") != "")  # (a null value compares as null: left out too)
-    hashes = keys["value"].hash()
-    ordered = hashes.sort()
-    repeated = ordered.filter(ordered == ordered.shift(1))
-    return keys.filter(hashes.is_in(repeated.implode()))
+    # The kind is a small code until the keys are picked (a text column over all 2M keys
+    # cost as much to build and filter as the hashes did).
+    keys = pl.concat(
+        [
+            part.filter(pl.col("value") != "").with_columns(  # (a null compares as null: out)
+                kind=pl.lit(code, pl.UInt8), hash=pl.col("value").hash(code)
+            )
+            for code, part in enumerate([emails, phones, linkedin])
+        ]
+    )
+    # Only the hashes are sorted to find the repeated ones (one thread: this runs beside
+    # fuzzy_candidates), then the keys kept, a quarter of them, for key_groups.
+    hashes = keys["hash"].sort(multithreaded=False)
+    repeated = hashes.filter(hashes == hashes.shift(1))
+    return (
+        keys.filter(pl.col("hash").is_in(repeated.implode()))
+        .sort("hash", multithreaded=False)
+        .select("_i", pl.lit(pl.Series(_KINDS)).gather("kind").alias("kind"), "value", "hash")
+    )
 
 
 def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
@@ -143,24 +163,38 @@ def key_groups(keys: pl.DataFrame) -> pl.DataFrame:
     that two records or more hold: how many, whether it is a role mailbox, and which
     records (their ``_i``, a list).
 
-    The texts are grouped once, here; exact_edges pairs the records of a key through its
+    The keys are grouped once, here; exact_edges pairs the records of a key through its
     row number in this table, so no later step joins on the texts again.
     """
-    sizes = (
-        keys.group_by("kind", "value")
-        .agg(held_by=pl.col("_i").unique())
-        .with_columns(n=pl.col("held_by").list.len())
-        .filter(pl.col("n") > 1)
+    # exact_keys gives the keys in the order of their hashes, so the keys of one hash are
+    # neighbours: if each has the kind and text of the one before it, the hashes tell the
+    # keys apart and the keys are grouped by them, sorted integers (0.03 CPU s for the
+    # 530k keys of 1M rows, where grouping the texts took 0.13). Two texts of one hash
+    # (unseen in 64 bits) make the grouping fall back to the texts.
+    same_hash = pl.col("hash") == pl.col("hash").shift(1)
+    other_key = (pl.col("kind") != pl.col("kind").shift(1)) | (
+        pl.col("value") != pl.col("value").shift(1)
     )
+    if keys.select((same_hash & other_key).any()).item():
+        groups = keys.group_by("kind", "value").agg(held_by=pl.col("_i").unique())
+    else:
+        groups = (
+            keys.group_by("hash")
+            .agg(pl.col("kind", "value").first(), held_by=pl.col("_i").unique())
+            .drop("hash")
+        )
+    sizes = groups.with_columns(n=pl.col("held_by").list.len()).filter(pl.col("n") > 1)
     # A role mailbox (info@) is told by its address alone, so it is looked for only among
-    # the keys held by two records or more, the only ones whose role matters. (A Gmail
-    # key's user is the same before and after exact_keys rewrote it: email_user drops the
-    # +tag and the dots too; an address with no user is no role mailbox.)
-    return sizes.with_columns(
-        role=(
-            (pl.col("kind") == "email")
-            & email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES)))
-        ).fill_null(False)
+    # the e-mail keys held by two records or more, the only ones whose role matters. (A
+    # Gmail key's user is the same before and after exact_keys rewrote it: email_user drops
+    # the +tag and the dots too; an address with no user is no role mailbox.)
+    email = pl.col("kind") == "email"
+    role = email_user(pl.col("value")).is_in(pl.lit(sorted(ROLE_MAILBOXES))).fill_null(False)
+    return pl.concat(
+        [
+            sizes.filter(email).with_columns(role=role),
+            sizes.filter(~email).with_columns(role=pl.lit(False)),
+        ]
     )
 
 
@@ -224,28 +258,40 @@ def score_names(pairs: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
     ``s_first``/``s_last`` compare the parts in the best orientation (``swapped`` when
     first/last were exchanged), ``name_score`` is their mean, ``nickname`` flags Bob/Robert.
     """
-    # Each name part is numbered (its place in the sorted list of the parts the records
-    # hold) and a pair of parts (x, y) is the number x * n + y: the numbers are gathered for
-    # the pairs instead of the texts, the distinct pairs are found, and each combination
-    # looks its score up, on integers instead of hashing and joining the strings four
-    # times. Same table, same answers: a combination with a null part has no number and
-    # so no score, as a left join on the null part found none.
-    vocab = pl.concat([feats["fn"].unique(), feats["ln"].unique()]).drop_nulls().unique().sort()
+    # Each name part is numbered (its place in the sorted list of the parts the records of
+    # the pairs hold) and a pair of parts (x, y) is the number x * n + y: the numbers are
+    # gathered for the pairs instead of the texts, the distinct pairs are found, and each
+    # combination looks its score up, on integers instead of hashing and joining the
+    # strings four times. Same table, same answers: a combination with a null part has no
+    # number and so no score, as a left join on the null part found none.
+    # Only the records of some pair are numbered (at 1M rows, ~260k of the 1M records for
+    # the fuzzy candidates): a record's place among them is read from an array over all
+    # records, where numbering every record's names took twice the time.
+    involved = pl.concat([pairs["a"], pairs["b"]]).unique().sort()
+    names = at(feats.select("fn", "ln"), involved)
+    vocab = pl.concat([names["fn"].unique(), names["ln"].unique()]).drop_nulls().unique().sort()
     n = max(vocab.len(), 1)
-    codes = {part: _codes(feats[part], vocab).cast(pl.UInt64) for part in ("fn", "ln")}
+    codes = {part: _codes(names[part], vocab).cast(pl.UInt64) for part in ("fn", "ln")}
+    place = pl.zeros(feats.height, pl.UInt32, eager=True).scatter(
+        involved, pl.int_range(involved.len(), dtype=pl.UInt32, eager=True)
+    )
     number = {
-        f"{part}_{end}": codes[part].gather(pairs[end]) for end in "ab" for part in ("fn", "ln")
+        f"{part}_{end}": codes[part].gather(place.gather(pairs[end]))
+        for end in "ab"
+        for part in ("fn", "ln")
     }
     combos = [("fn_a", "fn_b"), ("ln_a", "ln_b"), ("fn_a", "ln_b"), ("ln_a", "fn_b")]
-    keys = [number[l] * n + number[r] for l, r in combos]  # noqa: E741
-    uniq = pl.concat(keys).drop_nulls().unique()
+    keys = pl.concat([number[l] * n + number[r] for l, r in combos])  # noqa: E741
+    uniq = keys.drop_nulls().unique()
     table = name_similarities(
         pl.DataFrame({"x": vocab.gather(uniq // n), "y": vocab.gather(uniq % n)})
     ).select(key=uniq, s="s", nick="nick")
+    # (one join for the four combinations, one after the other: half the time of four)
+    found = keys.to_frame("key").join(table, on="key", how="left", maintain_order="left")
     scores = []
-    for key, name in zip(keys, ["ff", "ll", "fl", "lf"], strict=True):
-        found = key.to_frame("key").join(table, on="key", how="left", maintain_order="left")
-        scores += [found["s"].alias(f"s_{name}"), found["nick"].alias(f"nick_{name}")]
+    for i, name in enumerate(["ff", "ll", "fl", "lf"]):
+        part = found.slice(i * pairs.height, pairs.height)
+        scores += [part["s"].alias(f"s_{name}"), part["nick"].alias(f"nick_{name}")]
     p = pairs.hstack([vocab.gather(v).alias(c) for c, v in number.items()] + scores)
     straight = pl.mean_horizontal("s_ff", "s_ll")
     swapped_score = pl.mean_horizontal("s_fl", "s_lf") - 0.01
@@ -438,6 +484,19 @@ def _birthday_match(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return same_day & (~years_known | (a.str.slice(0, 4) == b.str.slice(0, 4)))
 
 
+def _with_ends(pairs: pl.DataFrame, involved: pl.Series, side: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` with the row of ``side`` of each end: ``side`` holds one row per record of
+    ``involved`` (sorted), where search_sorted finds ``a`` and ``b``; columns suffixed
+    ``_a`` and ``_b``."""
+    return pairs.hstack(
+        [
+            column.alias(f"{column.name}_{end}")
+            for end in "ab"
+            for column in side[involved.search_sorted(pairs[end])].iter_columns()
+        ]
+    )
+
+
 def _both_present(name: str) -> pl.Expr:
     return (pl.col(f"{name}_a").list.len() > 0) & (pl.col(f"{name}_b").list.len() > 0)
 
@@ -543,19 +602,21 @@ def candidates(
     corroborators = pl.concat(
         [v.drop_nulls().select("_i", ck=pl.col("ck").hash(seed)) for seed, v in values.items()]
     )
-    # A block holds two records only if its name key and its corroborating value are each
-    # held by two records (both are unique per record: name keys by the unique() above,
-    # values by their kind and the unique users/tails lists), so the keys and values of
-    # one record alone are dropped before the product is built: the same blocks, from a
-    # fraction of the rows.
-    name_keys = name_keys.filter(pl.col("nk").is_duplicated()).sort("_i")
-    corroborators = corroborators.filter(pl.col("ck").is_duplicated()).sort("_i")
-    # A block is the hash of its (key, value). Joins and block sizes are found on sorted
-    # columns (a merge and runs), several times faster here than hashing 4M rows again.
+    # A block holds two records only if its corroborating value is held by two records
+    # (values are unique per record, by their kind and the unique users/tails lists), so
+    # the values of one record alone are dropped before the product is built: the same
+    # blocks, from a fraction of the rows. (Name keys are not filtered so: at 1M rows 98 %
+    # of them are held twice, and finding the others cost more than it saved.)
+    corroborators = corroborators.filter(pl.col("ck").is_duplicated())
+    # A block is the hash of its name key xor its value's hash. Joins and block sizes are
+    # found on sorted columns (a merge and runs), several times faster here than hashing
+    # 3M rows again; the sorts run on one thread, since this runs beside exact_edges on a
+    # two-core machine (at 1M, 0.27 CPU s where the parallel sort took 0.36 for 3.2M rows).
     blocks = (
-        name_keys.join(corroborators, on="_i")
-        .select("_i", bk=pl.struct("nk", "ck").hash())
-        .sort("bk")
+        name_keys.sort("_i", multithreaded=False)
+        .join(corroborators.sort("_i", multithreaded=False), on="_i")
+        .select("_i", bk=pl.col("nk").hash().xor(pl.col("ck")))
+        .sort("bk", multithreaded=False)
     )
     blocks = blocks.filter(pl.len().over(pl.col("bk").rle_id()).is_between(2, opts.max_block))
     pairs = (
@@ -647,31 +708,17 @@ def fuzzy_edges(
         shared_keys.filter(pl.col("kind") == "phone")["value"].str.replace_all(r"\D", "")
     ).str.slice(-7)
     shared_emails = shared_keys.filter(pl.col("kind") == "email")["value"]
-    # Only the records of some candidate pair are compared: their side of the comparison,
-    # in the order of ``involved`` (sorted), where search_sorted finds each end of a pair.
+    # Only the records of some candidate pair are compared: their side of the comparison.
     involved = pl.concat([cand["a"], cand["b"]]).unique().sort()
     side = pl.concat(
         [
             at(feats.select("company_n", "bday", "city", "users", "tails"), involved),
             freq[involved],
-            at(frame.select("linkedin", "company", "emails"), involved),
+            at(frame.select("linkedin", "company"), involved),
         ],
         how="horizontal",
-    ).select(
-        "company_n",
-        "name_n",
-        "company_count",
-        "bday_count",
-        "bday",
-        "city",
-        "users",
-        pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())),
-        "linkedin",
-        "company",
-        work=work_emails(pl.col("emails")).list.set_difference(pl.lit(shared_emails.implode())),
-    )
-    for end in ("a", "b"):
-        cand = cand.hstack(side[involved.search_sorted(cand[end])].rename(lambda c: f"{c}_{end}"))  # noqa: B023
+    ).with_columns(pl.col("tails").list.set_difference(pl.lit(shared_tails.implode())))
+    cand = _with_ends(cand, involved, side)
     cand = cand.join(same_name, on=["a", "b"], how="left")
     cand = cand.with_columns(
         shared_user=pl.col("users_a").list.set_intersection("users_b").list.sort().list.first()
@@ -681,12 +728,6 @@ def fuzzy_edges(
     # address the company gave each of them, in birthdays and LinkedIn profiles.
     diff_phones = both("tails") & (
         pl.col("tails_a").list.set_intersection("tails_b").list.len() == 0
-    )
-    domains = [pl.col(f"work_{s}").list.eval(pl.element().str.extract(r"@(.+)$", 1)) for s in "ab"]
-    diff_work_email = (
-        both("work")
-        & (pl.col("work_a").list.set_intersection("work_b").list.len() == 0)
-        & (domains[0].list.set_intersection(domains[1]).list.len() > 0)
     )
     diff_linkedin = (
         pl.col("linkedin_a").str.to_lowercase() != pl.col("linkedin_b").str.to_lowercase()
@@ -712,7 +753,7 @@ def fuzzy_edges(
         same_bday=_birthday_match(pl.col("bday_a"), pl.col("bday_b")).fill_null(False)
         & (bday_chance < opts.company_chance_max).fill_null(False),
         shared_tail=pl.col("tails_a").list.set_intersection("tails_b").list.first(),
-        veto=diff_bday | diff_linkedin | diff_phones | diff_work_email,
+        veto=diff_bday | diff_linkedin | diff_phones,
         diff_city=diff_city,
     )
     personal = (
@@ -732,6 +773,20 @@ def fuzzy_edges(
     )
     place = (pl.col("same_company") | pl.col("evidence").is_not_null()) & ~pl.col("diff_city")
     cand = cand.filter((personal | place) & ~pl.col("veto"))
+    # The addresses an employer gave each of the two are the last veto, looked for only in
+    # the pairs nothing else refused (at 1M rows, ~16k of ~60k, their ~25k records: the
+    # work addresses of all the records of the candidates took 0.14 CPU s).
+    involved = pl.concat([cand["a"], cand["b"]]).unique().sort()
+    work = at(frame.select("emails"), involved).select(
+        work=work_emails(pl.col("emails")).list.set_difference(pl.lit(shared_emails.implode()))
+    )
+    domains = [pl.col(f"work_{s}").list.eval(pl.element().str.extract(r"@(.+)$", 1)) for s in "ab"]
+    diff_work_email = (
+        both("work")
+        & (pl.col("work_a").list.set_intersection("work_b").list.len() == 0)
+        & (domains[0].list.set_intersection(domains[1]).list.len() > 0)
+    )
+    cand = _with_ends(cand, involved, work).filter(~diff_work_email)
     name_part = pl.concat_str(
         [
             pl.lit("name ~"),

@@ -237,6 +237,21 @@ def test_same_name_at_one_company_with_different_mobiles_or_cities_is_two_people
     assert groups(same) == {frozenset({("a.csv", 1), ("b.csv", 1)})}
 
 
+def test_same_name_at_one_company_with_different_work_addresses_is_two_people() -> None:
+    # fuzzy_edges looks for this veto last, among the pairs nothing else refused
+    apart = run(
+        person("a.csv", 1, "James", "Smith", company="Acme", emails=emails("jsmith@acme.com")),
+        person("b.csv", 1, "James", "Smith", company="Acme", emails=emails("james.s@acme.com")),
+    )
+    assert groups(apart) == set()
+    # an address at a free mail provider is nobody's work address: no veto
+    free = run(
+        person("a.csv", 1, "James", "Smith", company="Acme", emails=emails("jsmith@acme.com")),
+        person("b.csv", 1, "James", "Smith", company="Acme", emails=emails("jim77@gmail.com")),
+    )
+    assert groups(free) == {frozenset({("a.csv", 1), ("b.csv", 1)})}
+
+
 def test_a_common_name_at_a_big_company_is_not_evidence_enough() -> None:
     # 40 John Smiths at one employer: sharing the company proves nothing about any two.
     crowd = [person("hr.csv", i + 1, "John", "Smith", company="Bigco") for i in range(40)]

@@ -535,6 +535,29 @@ def test_key_groups_equal_the_counts_they_replaced_on_a_generated_file(
     assert now.sort("kind", "value").equals(before.sort("kind", "value"))
 
 
+def test_key_groups_tell_keys_of_one_hash_apart_by_their_texts() -> None:
+    """key_groups groups the keys by their hashes; two texts with one hash (forced here, as
+    no 64-bit collision is known) must still be two keys, grouped by their texts."""
+    keys = pl.DataFrame(
+        {
+            "_i": [0, 1, 2, 3, 4, 4, 5],
+            "kind": ["email", "email", "email", "email", "phone", "phone", "phone"],
+            "value": ["info@a.com", "info@a.com", "x@b.com", "x@b.com", "+1", "+1", "+2"],
+            "hash": [7, 7, 7, 7, 9, 9, 9],
+        },
+        schema={"_i": pl.UInt32, "kind": pl.String, "value": pl.String, "hash": pl.UInt64},
+    )
+    groups = key_groups(keys).sort("kind", "value")
+    assert groups.select("kind", "value", "n", "role").rows() == [
+        ("email", "info@a.com", 2, True),
+        ("email", "x@b.com", 2, False),
+    ]
+    assert groups["held_by"].list.sort().to_list() == [[0, 1], [2, 3]]
+    # (the same keys with distinct hashes: the same groups)
+    distinct = keys.with_columns(hash=pl.col("value").hash()).sort("hash")
+    assert key_groups(distinct).sort("kind", "value").drop("held_by").equals(groups.drop("held_by"))
+
+
 def test_at_gathers_a_sorted_index_chunk_by_chunk_as_a_plain_gather(
     generated: pl.DataFrame,
 ) -> None:
