@@ -649,11 +649,12 @@ def gather_items(
 
     polars' concat_list of structs is ~50x slower on large files than this, and
     list.drop_nulls ~30x: the fields side by side as fixed-size arrays, flattened row
-    after row, then a group-by over the (already sorted) row positions that leaves the
-    empty slots out. Only the fields that change from row to row are flattened so; those
-    that are literals in every slot (labels, unknown countries) are placed by the slot
-    number, not built per slot and flattened (0.42 -> 0.32 s CPU for the e-mails and
-    phones of 1M generated rows).
+    after row, made structs there, then cut into rows again (a reshape, no copy) and the
+    empty slots filtered out (list.filter: ~40x faster than list.drop_nulls, and a little
+    faster than the group-by over row positions used before). Only the fields that change
+    from row to row are flattened so; those that are literals in every slot (labels,
+    unknown countries) are placed by the slot number, not built per slot and flattened
+    (0.42 -> ~0.31 s CPU for the e-mails and phones of 1M generated rows).
     """
     width = len(slots)
     names = list(slots[0])
@@ -675,13 +676,9 @@ def gather_items(
         else:
             fields.append(pl.lit(pl.Series(constants, dtype=types[name])).gather(slot).alias(name))
     value = pl.col(names[0])
-    position = pl.int_range(0, pl.len(), dtype=pl.UInt32) // width
-    items = flat.select(
-        pl.when(value.is_not_null()).then(pl.struct(fields)).alias("item"),
-        position.set_sorted().alias("position"),
-    )
-    grouped = items.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
-    return grouped["item"].cast(pl.List(dtype))
+    items = pl.when(value.is_not_null()).then(pl.struct(fields))
+    lists = items.reshape((-1, width)).arr.to_list().list.filter(pl.element().is_not_null())
+    return flat.select(lists.cast(pl.List(dtype))).to_series()
 
 
 def _by_label(header: _Header, mapping: Mapping) -> dict[str, pl.Expr]:
