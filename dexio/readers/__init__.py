@@ -183,7 +183,7 @@ def read_in_pieces(
     except Refused:
         return None
     # One chunk per column: normalize and dedupe gather, sort and join these columns many
-    # times, and each of those walks every chunk (27 at 1M rows). The copy costs ~0.1 s
+    # times, and each of those walks every chunk (14 at 1M rows). The copy costs ~0.1 s
     # and holds the pieces twice for a moment, well below dedupe's later peak, which it
     # lowers (figures in docs/performance.md).
     return _finish(reading, pl.concat(frames, how="vertical", rechunk=True))
