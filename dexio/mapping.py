@@ -863,10 +863,15 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
         if rule.target == "birthday":
             expr = _excel_serial_date(expr)
         if rule.target == "notes":
-            # One note where there is a text, else []: the struct repeated once or not at
-            # all, ~25% cheaper than a one-item concat_list with an empty otherwise.
-            note = pl.struct(body=expr, created_at=pl.lit(None, pl.String))
-            out["notes"] = note.repeat_by(expr.is_not_null().cast(pl.UInt32)).cast(pl.List(NOTE))
+            # One note where there is a text, else []: the note (null where there is no
+            # text) in one-item rows, the null ones filtered out (as in gather_items):
+            # ~2x cheaper than the struct repeated once or not at all, which was ~25%
+            # cheaper than a one-item concat_list with an empty otherwise.
+            note = pl.when(expr.is_not_null()).then(
+                pl.struct(body=expr, created_at=pl.lit(None, pl.String))
+            )
+            in_rows = note.reshape((-1, 1)).arr.to_list()
+            out["notes"] = in_rows.list.filter(pl.element().is_not_null()).cast(pl.List(NOTE))
         elif rule.target in out:
             out[rule.target] = pl.coalesce(out[rule.target], expr)
         else:

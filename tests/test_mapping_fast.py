@@ -2,8 +2,8 @@
 
 ``gather_items`` stands for the filled columns' items in a list, the ``plain`` keys of
 ``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
-the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
-``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
+the Excel serial slice for their capturing regexes, a note in filtered one-item rows for a
+one-item ``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
 joined fragments; these tests hold each fast version
 to its definition on random columns, nulls, escapes and non-ASCII text included.
 """
