@@ -649,11 +649,12 @@ def gather_items(
 
     polars' concat_list of structs is ~50x slower on large files than this, and
     list.drop_nulls ~30x: the fields side by side as fixed-size arrays, flattened row
-    after row, then a group-by over the (already sorted) row positions that leaves the
-    empty slots out. Only the fields that change from row to row are flattened so; those
-    that are literals in every slot (labels, unknown countries) are placed by the slot
-    number, not built per slot and flattened (0.42 -> 0.32 s CPU for the e-mails and
-    phones of 1M generated rows).
+    after row, made structs there, then cut into rows again (a reshape, no copy) and the
+    empty slots filtered out (list.filter: ~40x faster than list.drop_nulls, and a little
+    faster than the group-by over row positions used before). Only the fields that change
+    from row to row are flattened so; those that are literals in every slot (labels,
+    unknown countries) are placed by the slot number, not built per slot and flattened
+    (0.42 -> ~0.31 s CPU for the e-mails and phones of 1M generated rows).
     """
     width = len(slots)
     names = list(slots[0])
@@ -675,13 +676,9 @@ def gather_items(
         else:
             fields.append(pl.lit(pl.Series(constants, dtype=types[name])).gather(slot).alias(name))
     value = pl.col(names[0])
-    position = pl.int_range(0, pl.len(), dtype=pl.UInt32) // width
-    items = flat.select(
-        pl.when(value.is_not_null()).then(pl.struct(fields)).alias("item"),
-        position.set_sorted().alias("position"),
-    )
-    grouped = items.group_by("position", maintain_order=True).agg(pl.col("item").drop_nulls())
-    return grouped["item"].cast(pl.List(dtype))
+    items = pl.when(value.is_not_null()).then(pl.struct(fields))
+    lists = items.reshape((-1, width)).arr.to_list().list.filter(pl.element().is_not_null())
+    return flat.select(lists.cast(pl.List(dtype))).to_series()
 
 
 def _by_label(header: _Header, mapping: Mapping) -> dict[str, pl.Expr]:
@@ -731,7 +728,7 @@ def _country_hint(raw: pl.DataFrame, header: _Header, mapping: Mapping) -> pl.Ex
     )
 
 
-def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
+def _tags(raw: pl.DataFrame, header: _Header, mapping: Mapping) -> pl.Expr:
     lists: list[pl.Expr] = []
     for rule in mapping.fields:
         if rule.target != "tags":
@@ -740,14 +737,10 @@ def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
             col = header.find(name)
             if col is None:
                 continue
-            values = (
-                pl.col(col).str.split(rule.split) if rule.split else pl.concat_list(pl.col(col))
+            split = rule.split is not None and bool(
+                raw.select(pl.col(col).str.contains(rule.split, literal=True).any()).item()
             )
-            element = pl.element().str.strip_chars()
-            keep = element.str.len_bytes() > 0
-            if rule.skip_prefix:
-                keep = keep & ~element.str.starts_with(rule.skip_prefix)
-            lists.append(values.list.eval(element.filter(keep)).fill_null([]))
+            lists.append(_tag_list(pl.col(col), rule.split if split else None, rule.skip_prefix))
     if mapping.add_tags:
         lists.append(pl.lit(list(mapping.add_tags), dtype=pl.List(pl.String)))
     if not lists:
@@ -755,6 +748,26 @@ def _tags(header: _Header, mapping: Mapping) -> pl.Expr:
     if len(lists) == 1:
         return lists[0]
     return pl.concat_list(lists).list.unique(maintain_order=True)
+
+
+def _tag_list(cell: pl.Expr, split: str | None, skip_prefix: str | None) -> pl.Expr:
+    """The tags of a cell: its trimmed values (split at ``split``), empty ones and system
+    groups left out. Where no cell holds the separator (``split=None``), each is one value:
+    in one-item rows with the left-out ones filtered away, as in :func:`gather_items`:
+    with the look for the separator, ~1.5x cheaper than a split and a filter in
+    ``list.eval`` (0.12 -> 0.08 s CPU over 1M generated rows)."""
+    if split is None:
+        tag = cell.str.strip_chars()
+        keep = tag.str.len_bytes() > 0
+        if skip_prefix:
+            keep = keep & ~tag.str.starts_with(skip_prefix)
+        in_rows = pl.when(keep).then(tag).reshape((-1, 1)).arr.to_list()
+        return in_rows.list.filter(pl.element().is_not_null())
+    element = pl.element().str.strip_chars()
+    keep = element.str.len_bytes() > 0
+    if skip_prefix:
+        keep = keep & ~element.str.starts_with(skip_prefix)
+    return cell.str.split(split).list.eval(element.filter(keep)).fill_null([])
 
 
 def _scalar(raw: pl.DataFrame, header: _Header, rule: FieldRule) -> pl.Expr | None:
@@ -866,10 +879,15 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
         if rule.target == "birthday":
             expr = _excel_serial_date(expr)
         if rule.target == "notes":
-            # One note where there is a text, else []: the struct repeated once or not at
-            # all, ~25% cheaper than a one-item concat_list with an empty otherwise.
-            note = pl.struct(body=expr, created_at=pl.lit(None, pl.String))
-            out["notes"] = note.repeat_by(expr.is_not_null().cast(pl.UInt32)).cast(pl.List(NOTE))
+            # One note where there is a text, else []: the note (null where there is no
+            # text) in one-item rows, the null ones filtered out (as in gather_items):
+            # ~2x cheaper than the struct repeated once or not at all, which was ~25%
+            # cheaper than a one-item concat_list with an empty otherwise.
+            note = pl.when(expr.is_not_null()).then(
+                pl.struct(body=expr, created_at=pl.lit(None, pl.String))
+            )
+            in_rows = note.reshape((-1, 1)).arr.to_list()
+            out["notes"] = in_rows.list.filter(pl.element().is_not_null()).cast(pl.List(NOTE))
         elif rule.target in out:
             out[rule.target] = pl.coalesce(out[rule.target], expr)
         else:
@@ -887,7 +905,7 @@ def apply_mapping(mapping: Mapping, raw: pl.DataFrame) -> Applied:
             gathered[name] = (made, dtype)
         else:
             out[name] = made
-    out["tags"] = _tags(header, mapping)
+    out["tags"] = _tags(raw, header, mapping)
     if mapping.split_full_name and "full_name" in out:
         out.update(_split_full_name(out))
 

@@ -8,7 +8,7 @@ connectors consume it. Stages may add columns of their own (``cluster_id``, ``me
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -73,19 +73,24 @@ def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def conform(frame: pl.DataFrame) -> pl.DataFrame:
+#: A frame, eager or lazy: :func:`conform` gives back the kind it is given.
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def conform(frame: Frame) -> Frame:
     """Add missing canonical columns (as nulls), cast to canonical dtypes, order columns.
 
     Columns outside the schema are kept, after the canonical ones, so stages can carry
     their own annotations (``cluster_id``, ``merge_reason``) downstream.
     """
-    exprs = []
+    columns = frame.collect_schema().names()
+    exprs: list[pl.Expr] = []
     for name, dtype in SCHEMA.items():
-        if name in frame.columns:
+        if name in columns:
             exprs.append(pl.col(name).cast(dtype))
         else:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
-    others = [pl.col(c) for c in frame.columns if c not in SCHEMA]
+    others: list[pl.Expr] = [pl.col(c) for c in columns if c not in SCHEMA]
     return frame.select([*exprs, *others])
 
 

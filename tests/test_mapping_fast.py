@@ -2,8 +2,8 @@
 
 ``gather_items`` stands for the filled columns' items in a list, the ``plain`` keys of
 ``extra_json`` for polars' own JSON encoding of every value, the ``linkedin_handle`` cut and
-the Excel serial slice for their capturing regexes, a note's ``repeat_by`` for a one-item
-``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
+the Excel serial slice for their capturing regexes, a note in filtered one-item rows for a
+one-item ``concat_list``, a one-column join for ``concat_str`` and a one-key ``extra`` for the
 joined fragments; these tests hold each fast version
 to its definition on random columns, nulls, escapes and non-ASCII text included.
 """
@@ -194,3 +194,33 @@ def test_one_key_extra_is_the_joined_object(cells: list[list[str | None]], key: 
         one = frame.select(extra_json(value, plain)).to_series()
         joined = frame.select(extra_json(general, plain)).to_series()
         assert one.to_list() == joined.to_list()
+
+
+TAG_CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["", " ", "vip", " work ", "sys:all", " sys:x ", "a;b", " ; ", "Zoë", "\u00a0"]
+    ),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(TAG_CELLS, max_size=12),
+    st.sampled_from([None, ";"]),
+    st.sampled_from([None, "sys:"]),
+)
+def test_tags_are_the_split_and_filtered_cells(
+    cells: list[str | None], split: str | None, skip_prefix: str | None
+) -> None:
+    frame = pl.DataFrame({"Tags": cells}, schema={"Tags": pl.String})
+    rule = FieldRule("tags", ("Tags",), split=split, skip_prefix=skip_prefix)
+    mapped = apply_mapping(Mapping(name="t", fields=(rule,)), frame).frame
+    values = pl.col("Tags").str.split(split) if split else pl.concat_list(pl.col("Tags"))
+    element = pl.element().str.strip_chars()
+    keep = element.str.len_bytes() > 0
+    if skip_prefix:
+        keep = keep & ~element.str.starts_with(skip_prefix)
+    expected = frame.select(values.list.eval(element.filter(keep)).fill_null([]).alias("tags"))
+    assert mapped.select("tags").equals(expected)

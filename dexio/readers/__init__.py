@@ -37,7 +37,7 @@ from dexio.readers.text import (
     sniff_delimited,
     sniff_plain,
 )
-from dexio.schema import SCALAR_FIELDS, conform
+from dexio.schema import SCALAR_FIELDS, Frame, conform
 
 #: Prefix of an ``issues`` entry that marks a record the reader could not use.
 REJECTED = "rejected: "
@@ -183,7 +183,7 @@ def read_in_pieces(
     except Refused:
         return None
     # One chunk per column: normalize and dedupe gather, sort and join these columns many
-    # times, and each of those walks every chunk (27 at 1M rows). The copy costs ~0.1 s
+    # times, and each of those walks every chunk (14 at 1M rows). The copy costs ~0.1 s
     # and holds the pieces twice for a moment, well below dedupe's later peak, which it
     # lowers (figures in docs/performance.md).
     return _finish(reading, pl.concat(frames, how="vertical", rechunk=True))
@@ -216,10 +216,11 @@ def _map_raw(reading: Reading, raw: pl.DataFrame, source: str, offset: int) -> p
     reading.columns += [c for c in header if c not in reading.columns]
     reading.unclaimed += [c for c in applied.unclaimed if c not in reading.unclaimed]
     reading.dropped += [c for c in applied.dropped if c not in reading.dropped]
-    frame = applied.frame.with_columns(
+    # One query for the finishing steps: three eager ones cost twice the CPU.
+    frame = applied.frame.lazy().with_columns(
         pl.lit(source).alias("source"), (pl.col("row") + offset).alias("row")
     )
-    return with_empty_lists(conform(frame))
+    return with_empty_lists(conform(frame)).collect()
 
 
 def _finish(reading: Reading, frame: pl.DataFrame) -> Reading:
@@ -232,9 +233,10 @@ def _finish(reading: Reading, frame: pl.DataFrame) -> Reading:
     return reading
 
 
-def with_empty_lists(frame: pl.DataFrame) -> pl.DataFrame:
+def with_empty_lists(frame: Frame) -> Frame:
     """List columns hold ``[]`` rather than null, so later stages need not check both."""
-    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    schema = frame.collect_schema()
+    lists = [name for name, dtype in schema.items() if isinstance(dtype, pl.List)]
     return frame.with_columns(pl.col(name).fill_null([]) for name in lists)
 
 
