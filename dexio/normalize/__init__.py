@@ -44,17 +44,23 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     if ROW in frame.columns:
         raise ValueError(f"column {ROW!r} is reserved for normalize")
     out = conform(frame).with_row_index(ROW)
-    # Names and emails run here while the other steps run in a second thread, over the
-    # same columns: polars leaves the GIL during its work, so the two share the cores
-    # that one step alone keeps only partly busy. The steps there write columns of their
-    # own and their issue lines, which are appended afterwards in the same order, as if
-    # they had run after emails; the birthdays they could not read are merged into
+    # Names and emails run here while phones, and birthdays then social, run in two more
+    # threads, over the same columns: polars leaves the GIL during its work, so the steps
+    # share the cores that one step alone keeps only partly busy (three threads rather
+    # than two let whichever finishes last have both). The steps there write columns of
+    # their own and their issue lines, which are appended afterwards in the same order,
+    # as if they had run after emails; the birthdays they could not read are merged into
     # ``extra`` (which emails writes too) here.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        apart = pool.submit(_steps_apart, without_issues(out), code)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        alone = without_issues(out)
+        phones = pool.submit(normalize_phones, alone, code)
+        dates_and_social = pool.submit(_dates_and_social, alone, code)
+        del alone
         out = normalize_emails(normalize_names(out))
-        done, unread_birthdays = apart.result()
-    out = add_issues_of(out.with_columns(done.select(_APART_COLUMNS)), done)
+        done = phones.result()
+        out = add_issues_of(out.with_columns(done["phones"]), done)
+        done, unread_birthdays = dates_and_social.result()
+    out = add_issues_of(out.with_columns(done.select(_DATES_AND_SOCIAL)), done)
     del done
     out = merge_extra(out, unread_birthdays).drop(ROW)
     # The steps keep the canonical columns, dtypes and order; conform would only cast
@@ -64,15 +70,15 @@ def normalize(frame: pl.DataFrame, *, region: str | None = None) -> pl.DataFrame
     return conform(out)
 
 
-#: The columns :func:`_steps_apart` writes, besides the issues.
-_APART_COLUMNS = ("phones", "birthday", *SITES, "website")
+#: The columns :func:`_dates_and_social` writes, besides the issues.
+_DATES_AND_SOCIAL = ("birthday", *SITES, "website")
 
 
-def _steps_apart(frame: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Phones, birthdays and social fields, in that order, for the second thread of normalize.
+def _dates_and_social(frame: pl.DataFrame, region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Birthdays then social fields, for a thread of their own (see :func:`normalize`).
 
     Returns the frame they made and the birthdays to merge into ``extra`` (see
     :func:`~dexio.normalize.dates.birthdays_kept_apart`).
     """
-    frame, unread = birthdays_kept_apart(normalize_phones(frame, region), region)
+    frame, unread = birthdays_kept_apart(frame, region)
     return normalize_social(frame), unread

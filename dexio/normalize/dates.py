@@ -1,7 +1,8 @@
 """Birthdays: the formats real exports use -> ``YYYY-MM-DD``, or ``--MM-DD`` without a year.
 
-Each distinct spelling is read once and joined back: plain ISO dates (most of them) by
-polars (:func:`_plain_iso`), the rest by :func:`read_birthday`. A value that is not a
+Each distinct spelling is read once, and only the rows whose spelling changes are
+rewritten: plain ISO dates (most of them) are read by polars (:func:`_plain_iso`), the
+rest by :func:`read_birthday`. A value that is not a
 real date (or not a date at all) is cleared from ``birthday``, kept in
 ``extra["birthday_raw"]``, and flagged in ``issues``.
 """

@@ -197,6 +197,20 @@ def _where(texts: pl.Series, mask: pl.Series, pattern: str, otherwise: pl.Series
     return out
 
 
+def _without_mailto(texts: pl.Series) -> pl.Series:
+    """Stripped ``texts`` without a ``mailto:`` (any case) in front, itself stripped.
+
+    Only the texts that start with an ``m`` (a few percent) go through the regex and the
+    second strip: the others are left as they are.
+    """
+    text = pl.col("text")
+    starts = texts.to_frame("text").select(text.str.starts_with("m") | text.str.starts_with("M"))
+    rows = starts.to_series().arg_true()
+    out = texts.clone()  # scatter writes in place: not into the caller's column
+    out.scatter(rows, texts.gather(rows).str.replace(r"(?i)^mailto:", "").str.strip_chars())
+    return out
+
+
 def _check_text(raw: pl.Expr) -> pl.Expr:
     """The text handed to email-validator: the domain lower-cased, as the validator would.
 
@@ -232,22 +246,10 @@ def _validate_others(items: pl.DataFrame) -> pl.DataFrame:
 @step
 def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the ``emails`` lists of a frame carrying ``ROW`` (see :func:`dexio.normalize`)."""
-    items = (
-        explode_items(frame, "emails")
-        .select(
-            ROW,
-            "__position",
-            "label",
-            "ranking",
-            pl.col("email")
-            .str.strip_chars()
-            .str.replace(r"(?i)^mailto:", "")
-            .str.strip_chars()
-            .replace("", None)
-            .alias("__raw"),
-        )
-        .filter(pl.col("__raw").is_not_null())
+    items = explode_items(frame, "emails").select(
+        ROW, "__position", "label", "ranking", pl.col("email").str.strip_chars().alias("__raw")
     )
+    items = items.with_columns(_without_mailto(items["__raw"])).filter(pl.col("__raw") != "")
 
     # Plain spellings (nearly all) are normalized right where they are, which costs less
     # than finding the distinct ones and joining the answers back when nearly every

@@ -193,6 +193,27 @@ def _parse_text(raw: pl.Expr) -> pl.Expr:
     )
 
 
+#: Digits in groups split by single spaces (``+1 512 668 7769``): most numbers exports
+#: write, whose :func:`_parse_text` is the text without its spaces.
+_SPACED_DIGITS = r"^\+?[0-9]+(?: [0-9]+)*$"
+
+
+def _parse_texts(raw: pl.Series) -> pl.Series:
+    """:func:`_parse_text` of ``raw``: for most numbers, their spaces taken out.
+
+    One literal replacement, for a third of the cost of the punctuation set's; only the
+    numbers not in :data:`_SPACED_DIGITS` form take :func:`_parse_text` itself.
+    """
+    shapes = raw.to_frame("raw").select(
+        pl.col("raw").str.contains(_SPACED_DIGITS).not_().fill_null(True)
+    )
+    rows = shapes.to_series().arg_true()
+    out = raw.str.replace_all(" ", "", literal=True)
+    rest = raw.gather(rows).to_frame("raw").select(_parse_text(pl.col("raw")))
+    out.scatter(rows, rest.to_series())
+    return out
+
+
 #: What ``\s`` matches in polars' (Rust's) regexes: Unicode White_Space.
 _WHITESPACE = tuple(
     chr(code)
@@ -732,7 +753,7 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
     # number is distinct, so finding the distinct ones and joining the answers back would
     # cost more than it saves. The rest cost one parse_phone call per distinct
     # (text, region) pair.
-    items = items.with_columns(_parse_text(pl.col("__raw")).alias("__text"))
+    items = items.with_columns(_parse_texts(items["__raw"]).alias("__text"))
     items = _parse_fast_in_place(items) if _FAST_PATH else items.with_columns(_EMPTY_PARSED)
     # Every number the fast path claims has its E.164 form; the rest have none yet.
     if items["__shown"].null_count():

