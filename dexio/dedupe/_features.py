@@ -128,26 +128,25 @@ def _per_value(frame: pl.DataFrame, expr: pl.Expr, how: Callable[[pl.Expr], pl.E
 
 def features(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per record (``_i``, its row number) with the folded values matching compares."""
-    # Three pieces that need none of each other: the names, the user parts of the addresses
-    # (and what the user part alone tells of them), and the other columns. Found in three
-    # threads (polars works without the GIL), they keep both cores busy; the user parts' last
-    # step, which needs the names, splits in two for the same reason.
+    # Pieces that need none of each other run in threads (polars works without the GIL) to
+    # keep both cores busy: the user parts of the addresses, in two halves submitted first
+    # (the longest piece; the last step waits for them and the names), the other columns,
+    # and in this thread the names.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        finding = pool.submit(_users, frame)
+        half = frame.height // 2
+        finding = [pool.submit(_users, part) for part in (frame[:half], frame[half:])]
         building = pool.submit(_other_columns, frame)
         names = _names(frame)
-        users = _shared_users(names, *finding.result(), pool)
+        users = _shared_users(names, pl.concat([f.result() for f in finding]), pool)
         others = building.result()
     return names.hstack([*others, users]).select(
         "_i", "fn", "ln", "company_n", "bday", "city", "users", "tails"
     )
 
 
-def _users(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``_i``, ``users``: the user part of each address that may be a person's own; then
-    those that may link their record to another, judged as far as the user part alone tells
-    (:func:`_by_user_part`)."""
-    users = (
+def _users(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_i``, ``users``: the user part of each address that may be a person's own."""
+    return (
         frame.select("_i", "emails")
         .explode("emails")
         .select("_i", users=email_user(pl.col("emails").struct.field("email")))
@@ -156,11 +155,6 @@ def _users(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFram
             & ~pl.col("users").is_in(pl.lit(sorted(ROLE_MAILBOXES)))
         )
     )
-    # A user part only ever counts when two records share it (a fuzzy block, or the
-    # intersection of two records' users), so one held by a single record is left out. Most
-    # are shared, and _distinctive keeps few of them: the parts in one row only are dropped
-    # first, cheaply (on their hashes; a collision only keeps a part a little longer).
-    return users, *_by_user_part(users.filter(pl.col("users").hash().is_duplicated()))
 
 
 def _names(frame: pl.DataFrame) -> pl.DataFrame:
@@ -207,25 +201,23 @@ def _other_columns(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _shared_users(
-    names: pl.DataFrame,
-    users: pl.DataFrame,
-    yes: pl.DataFrame,
-    open_: pl.DataFrame,
-    pool: ThreadPoolExecutor,
-) -> pl.Series:
-    """``users``, a list for each record of ``names``: of the user parts :func:`_by_user_part`
-    found in ``users`` (``yes``, ``open_``), those the names leave distinctive
-    (:func:`_by_names`) that another record holds too."""
+def _shared_users(names: pl.DataFrame, users: pl.DataFrame, pool: ThreadPoolExecutor) -> pl.Series:
+    """``users``, a list for each record of ``names``: those of its ``users`` that may link
+    it to another, distinctive (:func:`_distinctive`) and held by another record too."""
+    # A user part only ever counts when two records share it (a fuzzy block, or the
+    # intersection of two records' users), so one held by a single record is left out. Most
+    # are shared, and _distinctive keeps few of them: the parts in one row only are dropped
+    # first, cheaply (on their hashes; a collision only keeps a part a little longer), and
+    # the records of a part are counted only for the parts _distinctive keeps.
+    candidates = users.filter(pl.col("users").hash().is_duplicated())
     # ``_i`` is the record's row number (dedupe numbers them so): its names are gathered by
     # it, cheaper than a join on it.
-    open_ = open_.hstack(names.select("fn", "ln")[open_["_i"]])
-    # Each row is judged on its own: the two halves in two threads (a user part and names
-    # in both halves are judged twice).
-    half = open_.height // 2
-    judging = pool.submit(_by_names, open_.slice(half))
-    kept = pl.concat([yes, _by_names(open_.slice(0, half)), judging.result()])
-    # The records of a part are counted only for the parts _distinctive keeps.
+    candidates = candidates.hstack(names.select("fn", "ln")[candidates["_i"]])
+    # Each row is judged on its own: the two halves in two threads (a user part with the
+    # same names in both halves is judged twice).
+    half = candidates.height // 2
+    judging = pool.submit(_distinctive_rows, candidates[half:])
+    kept = pl.concat([_distinctive_rows(candidates[:half]), judging.result()])
     held = users.filter(pl.col("users").is_in(kept["users"].implode()))
     shared = held.filter(pl.col("_i").n_unique().over("users") > 1)["users"]
     kept = kept.filter(pl.col("users").is_in(shared.implode())).unique()
@@ -257,39 +249,24 @@ def _distinctive(rows: pl.DataFrame) -> pl.DataFrame:
 
     ``rows``: a row per (``_i``, ``users``), repeats allowed, with the record's ``fn`` and
     ``ln``; returns ``_i`` -> ``users`` (a list without repeats, in no particular order) for
-    records that keep any. :func:`_by_user_part` then :func:`_by_names` (features runs the
-    first before the names are known).
+    records that keep any.
     """
-    yes, open_ = _by_user_part(rows)
-    kept = pl.concat([yes, _by_names(open_)])
-    return kept.unique().group_by("_i").agg(pl.col("users"))
+    return _distinctive_rows(rows).unique().group_by("_i").agg(pl.col("users"))
 
 
-def _by_user_part(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The first rules of distinctive_user, which read the user part alone: ``rows`` (``_i``,
-    ``users``, any other columns) -> (``yes``: ``_i``, ``users`` with four or more digits,
-    distinctive; ``open_``: the rows to judge by the names, with their ``letters``, the user
-    part without its digits). A user part of digits alone is not distinctive."""
-    rows = rows.with_columns(letters=pl.col("users").str.replace_all(r"\d+", ""))
-    digits = pl.col("users").str.len_chars() - pl.col("letters").str.len_chars()
-    rows = rows.with_columns(digits=digits)
-    yes = rows.filter(pl.col("digits") >= 4).select("_i", "users")
-    open_ = rows.filter((pl.col("digits") < 4) & (pl.col("letters") != "")).drop("digits")
-    return yes, open_
+def _distinctive_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """_distinctive's verdicts, as the (``_i``, ``users``) rows that keep theirs (repeats
+    allowed): each row is judged on its own.
 
-
-def _by_names(rows: pl.DataFrame) -> pl.DataFrame:
-    """``_i``, ``users`` (repeats allowed) of the ``rows`` _by_user_part left open (with
-    ``fn`` and ``ln``) that are distinctive.
-
-    The clear cases are decided with expressions over every row (exactly the name, its
-    initial and the last name, or the last name alone: no; what is left after taking the
-    names out, as distinctive_user computes it, is nothing, a household word or the start of
-    a name: no); the rest, a small share, once per distinct (user, first, last): by
-    :func:`_named_verdicts` when the record has both name parts, else by
-    :func:`distinctive_user` itself.
+    The clear cases are decided with expressions over every row (four or more digits: yes;
+    exactly the name, its initial and the last name, or the last name alone: no; what is
+    left after taking the names out, as distinctive_user computes it, is nothing, a
+    household word or the start of a name: no); the rest, a small share, once per distinct
+    (user, first, last): by :func:`_named_verdicts` when the record has both name parts,
+    else by :func:`distinctive_user` itself.
     """
     rows = rows.with_columns(
+        letters=pl.col("users").str.replace_all(r"\d+", ""),
         # the name parts without spaces, as distinctive_user compares them (computed once:
         # every shape below reads them)
         f=pl.col("fn").str.replace_all(" ", "", literal=True),
@@ -299,6 +276,9 @@ def _by_names(rows: pl.DataFrame) -> pl.DataFrame:
     # Each rule in distinctive_user's order, on the rows the previous ones left open. A value
     # read more than once is made a column first: an eager select computes an expression
     # each time it appears in it.
+    rows = rows.with_columns(digits=pl.col("users").str.len_chars() - letters.str.len_chars())
+    yes = rows.filter(pl.col("digits") >= 4).select("_i", "users")
+    rows = rows.filter((pl.col("digits") < 4) & (letters != ""))
     rows = _drop_shapes(rows, fn, ln, letters)
     rows = rows.with_columns(*_longer_first(fn, ln))
     rows = rows.with_columns(rest=_rest(letters, pl.col("long"), pl.col("short")))
@@ -326,7 +306,7 @@ def _by_names(rows: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     rows = rows.join(verdicts, on=["users", "fn", "ln"], how="left", nulls_equal=True)
-    return rows.filter("verdict").select("_i", "users")
+    return pl.concat([yes, rows.filter("verdict").select("_i", "users")])
 
 
 def _drop_shapes(
@@ -349,8 +329,8 @@ def _drop_shapes(
         letters == first,
     ]
     # One filter a shape, not one filter of any shape: each shape is then read on the rows
-    # the ones before it left (at 1M, the first and the third leave 76k of 739k rows; 0.16
-    # -> 0.07 CPU s).
+    # the ones before it left (at 1M, the first and the third leave 74k of 740k rows; 0.15
+    # -> 0.095 CPU s).
     for shape in shapes:
         rows = rows.filter(~shape.fill_null(False))
     return rows
@@ -455,8 +435,8 @@ def _named_verdicts(rows: pl.DataFrame) -> pl.Series:
     )
     o = o.with_columns(named=named)
     # The last rule, the shapes of the name (every formal name of the first name too)
-    # against the letters, only where the others leave the verdict open: a few % of the rows
-    # at 1M, and its batch call needs Python strings.
+    # against the letters, only where the others leave the verdict open (81 % of the rows
+    # at 1M): its batch call needs Python strings, one for each row and shape.
     left = o.filter(
         (digits < 4) & (letters.str.len_chars() > 0) & ~pl.col("named").fill_null(False)
     )
