@@ -24,8 +24,10 @@ from dexio.dedupe._matching import (
     Options,
     contradictions,
     exact_edges,
+    exact_keys,
     fuzzy_candidates,
     fuzzy_edges,
+    key_groups,
 )
 from dexio.dedupe._survivorship import (
     merge_extra,
@@ -201,13 +203,15 @@ def _match(frame: pl.DataFrame, opts: Options) -> _Matched:
     base = conform(frame).select(COLUMNS)
     ids = pl.DataFrame({"_i": pl.int_range(base.height, dtype=pl.UInt32, eager=True)})
     base = base.hstack(_like(base, ids))
-    feats = features(base)
-    # The exact links and the fuzzy candidates depend on the features alone, and each keeps
-    # about one core busy: found in two threads (polars works without the GIL), they can
-    # use two. result() raises here an error of the thread.
+    # The exact keys' groups need the records alone, the exact links and the fuzzy
+    # candidates the features too; each keeps about one core busy: found in a second thread
+    # (polars works without the GIL) beside the features, then the exact links, they use
+    # two. The worker runs its two jobs in turn; result() raises here an error of either.
     with ThreadPoolExecutor(max_workers=1) as pool:
+        grouping = pool.submit(lambda: key_groups(exact_keys(base)))
+        feats = features(base)
         finding = pool.submit(fuzzy_candidates, feats, opts)
-        exact = exact_edges(base, feats, opts)
+        exact = exact_edges(base, feats, opts, grouping.result())
         found = finding.result()
     linked = exact.accepted.select("a", "b").unique()  # a < b, as fuzzy candidates
     fuzzy = fuzzy_edges(base, feats, opts, exact.same_name, exact.shared_keys, linked, found)

@@ -328,9 +328,18 @@ class ExactLinks:
     same_name: pl.DataFrame  # a, b, evidence
 
 
-def exact_edges(frame: pl.DataFrame, feats: pl.DataFrame, opts: Options) -> ExactLinks:
-    """Links through e-mail, phone and LinkedIn keys, and the links refused."""
-    sizes = key_groups(exact_keys(frame))
+def exact_edges(
+    frame: pl.DataFrame,
+    feats: pl.DataFrame,
+    opts: Options,
+    groups: pl.DataFrame | None = None,
+) -> ExactLinks:
+    """Links through e-mail, phone and LinkedIn keys, and the links refused.
+
+    ``groups``: :func:`key_groups` of :func:`exact_keys` of ``frame``, if the caller has it
+    (it needs the records alone, not ``feats``, so it may be found while the features are).
+    """
+    sizes = key_groups(exact_keys(frame)) if groups is None else groups
     shared = sizes.filter((pl.col("n") > opts.shared_key_size) | pl.col("role"))
     small = sizes.filter((pl.col("n") <= opts.shared_key_size) & ~pl.col("role"))
 

@@ -7,6 +7,7 @@ the same answer on random inputs and on every row of a generated file.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 from pathlib import Path
@@ -717,3 +718,23 @@ def test_fuzzy_links_from_candidates_found_apart_equal_those_found_inline(
     inline = fuzzy_edges(*args)
     assert inline.height > 0 or not fuzzy
     assert_frame_equal(fuzzy_edges(*args, found).sort("a", "b"), inline.sort("a", "b"))
+
+
+@pytest.mark.parametrize("shared_key_size", [8, 2])
+def test_exact_links_from_key_groups_found_apart_equal_those_found_inline(
+    generated: pl.DataFrame, shared_key_size: int
+) -> None:
+    # _match groups the exact keys in a thread while the features are found, then hands
+    # the groups over.
+    from dexio.dedupe._matching import exact_edges
+
+    opts = Options(shared_key_size=shared_key_size)
+    feats = features(generated)
+    inline = exact_edges(generated, feats, opts)
+    apart = exact_edges(generated, feats, opts, key_groups(exact_keys(generated)))
+    assert inline.accepted.height > 0 and inline.shared_keys.height > 0
+    for field in dataclasses.fields(inline):
+        now, before = getattr(apart, field.name), getattr(inline, field.name)
+        # (rows come in the order of key_groups' group_by, which varies from call to call)
+        order = [name for name, dtype in now.schema.items() if not dtype.is_nested()]
+        assert_frame_equal(now.sort(order), before.sort(order))
