@@ -148,7 +148,7 @@ def exact_keys(frame: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     # Only the hashes are sorted to find the repeated ones (one thread: this runs beside
-    # fuzzy_candidates), then the keys kept, a quarter of them, for key_groups.
+    # features() in _match), then the keys kept, a quarter of them, for key_groups.
     hashes = keys["hash"].sort(multithreaded=False)
     repeated = hashes.filter(hashes == hashes.shift(1))
     return (
