@@ -21,6 +21,9 @@ from dexio.schema import SCALAR_FIELDS, SCHEMA
 #: ``source_id`` stays the survivor's own: it names one record in one system.
 MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
 
+#: The merged fields by name: a group's conflicts are listed in this order.
+_FIELD = pl.Enum(sorted(MERGED_SCALARS))
+
 
 def rank_members(
     frame: pl.DataFrame, trust: Sequence[str] | None, where: pl.Expr | None = None
@@ -74,6 +77,11 @@ def _position_in_label() -> pl.Expr:
     )
 
 
+def _same(column: str) -> pl.Expr:
+    """Rows whose ``column`` holds what the row before holds."""
+    return pl.col(column).eq_missing(pl.col(column).shift())
+
+
 def _differing(column: str) -> pl.Expr:
     """Rows of a frame sorted by ``label`` (nulls dropped) whose ``column`` differs from the
     row before in the same label: a label has one when its texts are not all the same."""
@@ -114,25 +122,30 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # differ (about one in seven at 200k generated rows), on those records alone: a group's
     # texts differ when one differs from the text before it (records in rank order).
     parts = []
-    for f in MERGED_SCALARS:
+    for f in _FIELD.categories:
         present = text.select("label", "mrank", "source", "row", value=f).drop_nulls("value")
         varied = present.filter(_differing("value"))["label"].unique()
         rows = present.filter(pl.col("label").is_in(varied.implode()))
         parts.append(
             rows.with_columns(
-                field=pl.lit(f),
+                field=pl.lit(f, dtype=_FIELD),
                 # (names repeat: each distinct text is folded once)
                 key=_per_value(rows, pl.col("value"), lambda v: _key(f, v)),  # noqa: B023
                 has_year=~pl.col("value").str.starts_with("--") & (f == "birthday"),
             )
         )
-    long = pl.concat(parts).sort("label", "field", "mrank")
-    kept_key = pl.col("key").first().over("label", "field")
+    # Field by field, each in label and rank order: the records of one field of one group
+    # are together, the first one the survivor's text (no sort by label and field, and no
+    # window over them to find that first text: 1M rows, 0.18 -> 0.12 CPU s).
+    long = pl.concat(parts)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    starts = ~(_same("label") & _same("field"))
+    kept_key = pl.col("key").gather(pl.when(starts).then(row).forward_fill())
     long = long.with_columns(
         pick=pl.when(pl.col("key") == kept_key)
         .then(pl.col("has_year").cast(pl.Int8) * -1)
         .otherwise(pl.lit(1, dtype=pl.Int8)),
-    ).sort("label", "field", "pick", "mrank")
+    ).sort("field", "label", "pick", "mrank")
     distinct = long.unique(["label", "field", "key"], keep="first", maintain_order=True)
     per_field = distinct.group_by("label", "field", maintain_order=True).agg(
         kept=pl.col("value").first(),
@@ -157,7 +170,7 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "label",
         text=pl.concat_str(
             [
-                pl.col("field"),
+                pl.col("field").cast(pl.String),
                 pl.lit(": "),
                 pl.col("values").list.eval(_quote(pl.element())).list.join(" vs "),
                 pl.lit(" (kept "),
