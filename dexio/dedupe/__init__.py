@@ -494,11 +494,14 @@ def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
     # Two columns at a time, one per core (a gather is one core's work).
     with ThreadPoolExecutor(max_workers=2) as pool:
         columns = list(pool.map(column, tops, [*COLUMNS, "cluster_id", "cluster_size"]))
-    # (singles have no conflicts: one empty list stands before the groups' conflicts)
+    # (singles have no conflicts: one empty list stands before the groups' conflicts; in
+    # one piece too, 1M rows: 0.15 -> 0.02 CPU s)
     none = pl.Series("conflicts", [[]], dtype=pl.List(pl.String))
     conflicts_at = firsts.select(pl.when(is_group).then(is_group.cum_sum()).otherwise(0))
     columns.append(
-        pl.concat([none, groups["conflicts"]]).gather(conflicts_at.to_series().cast(pl.UInt32))
+        pl.concat([none, groups["conflicts"]], rechunk=True).gather(
+            conflicts_at.to_series().cast(pl.UInt32)
+        )
     )
     return pl.DataFrame(columns)
 
