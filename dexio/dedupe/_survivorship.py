@@ -145,8 +145,10 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             name_clashes.append(part.filter(_differing("key"))["label"])
         parts.append(part)
     # Field by field, each in label and rank order: the records of one field of one group
-    # are together (the fields in any order: they are sorted by name below), the first one the survivor's text (no sort by label and field, and no
-    # window over them to find that first text: 1M rows, 0.18 -> 0.12 CPU s).
+    # are together, the first one the survivor's (the fields in any order: they are sorted
+    # by name below). No sort by label and field and no window over them to find that
+    # first text (and the fields an Enum, not texts, in the sort: 1M rows, merge_scalars
+    # 0.55 -> 0.48 CPU s).
     long = pl.concat(parts)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
     starts = ~(_same("label") & _same("field"))
