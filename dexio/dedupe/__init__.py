@@ -324,7 +324,15 @@ def _groups(matched: _Matched, trust: Sequence[str] | None) -> tuple[pl.DataFram
     # column held in pieces costs 20x more than in one)
     members = rank_members(matched.base, trust, where=pl.col("size") > 1)
     reasons = _reasons(matched.base, members, matched.edges)
-    members = members.join(reasons, on="_i", how="left")
+    # Each reason goes to its member's row, found by position too: a join of the members
+    # hashes them and copies every column they carry (1M rows: 0.09 -> 0.02 CPU s).
+    row_of = pl.zeros(matched.base.height, dtype=pl.UInt32, eager=True).scatter(
+        members["_i"], pl.int_range(members.height, dtype=pl.UInt32, eager=True)
+    )
+    merge_reason = pl.repeat(None, members.height, dtype=pl.String, eager=True).scatter(
+        row_of.gather(reasons["_i"]), reasons["merge_reason"]
+    )
+    members = members.with_columns(merge_reason.alias("merge_reason"))
     is_survivor = pl.col("mrank") == 0
     # (the columns it shows first: a sort copies every column it carries)
     review = members.select(
@@ -490,11 +498,14 @@ def _contacts(base: pl.DataFrame, folded: pl.DataFrame) -> pl.DataFrame:
     # Two columns at a time, one per core (a gather is one core's work).
     with ThreadPoolExecutor(max_workers=2) as pool:
         columns = list(pool.map(column, tops, [*COLUMNS, "cluster_id", "cluster_size"]))
-    # (singles have no conflicts: one empty list stands before the groups' conflicts)
+    # (singles have no conflicts: one empty list stands before the groups' conflicts; in
+    # one piece too, 1M rows: 0.15 -> 0.02 CPU s)
     none = pl.Series("conflicts", [[]], dtype=pl.List(pl.String))
     conflicts_at = firsts.select(pl.when(is_group).then(is_group.cum_sum()).otherwise(0))
     columns.append(
-        pl.concat([none, groups["conflicts"]]).gather(conflicts_at.to_series().cast(pl.UInt32))
+        pl.concat([none, groups["conflicts"]], rechunk=True).gather(
+            conflicts_at.to_series().cast(pl.UInt32)
+        )
     )
     return pl.DataFrame(columns)
 

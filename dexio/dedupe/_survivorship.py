@@ -21,6 +21,9 @@ from dexio.schema import SCALAR_FIELDS, SCHEMA
 #: ``source_id`` stays the survivor's own: it names one record in one system.
 MERGED_SCALARS = tuple(f for f in SCALAR_FIELDS if f != "source_id")
 
+#: The merged fields by name: a group's conflicts are listed in this order.
+_FIELD = pl.Enum(sorted(MERGED_SCALARS))
+
 
 def rank_members(
     frame: pl.DataFrame, trust: Sequence[str] | None, where: pl.Expr | None = None
@@ -74,6 +77,11 @@ def _position_in_label() -> pl.Expr:
     )
 
 
+def _same(column: str) -> pl.Expr:
+    """Rows whose ``column`` holds what the row before holds."""
+    return pl.col(column).eq_missing(pl.col(column).shift())
+
+
 def _differing(column: str) -> pl.Expr:
     """Rows of a frame sorted by ``label`` (nulls dropped) whose ``column`` differs from the
     row before in the same label: a label has one when its texts are not all the same."""
@@ -114,25 +122,42 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # differ (about one in seven at 200k generated rows), on those records alone: a group's
     # texts differ when one differs from the text before it (records in rank order).
     parts = []
-    for f in MERGED_SCALARS:
+    name_clashes: list[pl.Series] = []
+    # (full_name after first_name and last_name: see below)
+    for f in sorted(MERGED_SCALARS, key=lambda f: f == "full_name"):
         present = text.select("label", "mrank", "source", "row", value=f).drop_nulls("value")
         varied = present.filter(_differing("value"))["label"].unique()
+        if f == "full_name":
+            # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not
+            # said: the full names of a group whose first or last names clash are not
+            # compared (folding them was the largest part of this function: 1M rows, 82,094
+            # full names -> 42, 0.096 -> 0.001 CPU s).
+            varied = varied.filter(~varied.is_in(pl.concat(name_clashes).implode()))
         rows = present.filter(pl.col("label").is_in(varied.implode()))
-        parts.append(
-            rows.with_columns(
-                field=pl.lit(f),
-                # (names repeat: each distinct text is folded once)
-                key=_per_value(rows, pl.col("value"), lambda v: _key(f, v)),  # noqa: B023
-                has_year=~pl.col("value").str.starts_with("--") & (f == "birthday"),
-            )
+        part = rows.with_columns(
+            field=pl.lit(f, dtype=_FIELD),
+            # (names repeat: each distinct text is folded once)
+            key=_per_value(rows, pl.col("value"), lambda v: _key(f, v)),  # noqa: B023
+            has_year=~pl.col("value").str.starts_with("--") & (f == "birthday"),
         )
-    long = pl.concat(parts).sort("label", "field", "mrank")
-    kept_key = pl.col("key").first().over("label", "field")
+        if f in ("first_name", "last_name"):
+            # (two keys in a group: one differs from the one before it)
+            name_clashes.append(part.filter(_differing("key"))["label"])
+        parts.append(part)
+    # Field by field, each in label and rank order: the records of one field of one group
+    # are together, the first one the survivor's (the fields in any order: they are sorted
+    # by name below). No sort by label and field and no window over them to find that
+    # first text (and the fields an Enum, not texts, in the sort: 1M rows, merge_scalars
+    # 0.55 -> 0.48 CPU s).
+    long = pl.concat(parts)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    starts = ~(_same("label") & _same("field"))
+    kept_key = pl.col("key").gather(pl.when(starts).then(row).forward_fill())
     long = long.with_columns(
         pick=pl.when(pl.col("key") == kept_key)
         .then(pl.col("has_year").cast(pl.Int8) * -1)
         .otherwise(pl.lit(1, dtype=pl.Int8)),
-    ).sort("label", "field", "pick", "mrank")
+    ).sort("field", "label", "pick", "mrank")
     distinct = long.unique(["label", "field", "key"], keep="first", maintain_order=True)
     per_field = distinct.group_by("label", "field", maintain_order=True).agg(
         kept=pl.col("value").first(),
@@ -150,14 +175,11 @@ def merge_scalars(members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .filter(pl.any_horizontal(pl.col(f).is_not_null() for f in MERGED_SCALARS))
     )
     clashing = per_field.filter(pl.col("values").list.len() > 1)
-    # "Bob Stone" vs "Robert Stone" says nothing the first_name conflict has not said.
-    name_clash = pl.col("field").is_in(["first_name", "last_name"]).any().over("label")
-    clashing = clashing.filter(~((pl.col("field") == "full_name") & name_clash))
     clashes = clashing.select(
         "label",
         text=pl.concat_str(
             [
-                pl.col("field"),
+                pl.col("field").cast(pl.String),
                 pl.lit(": "),
                 pl.col("values").list.eval(_quote(pl.element())).list.join(" vs "),
                 pl.lit(" (kept "),

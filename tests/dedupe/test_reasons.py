@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dexio.dedupe import Options, _match, _reasons
+from dexio.dedupe import Options, _groups, _match, _reasons
 from dexio.dedupe._survivorship import rank_members
 from dexio.normalize import normalize
 from dexio.readers import read
@@ -69,3 +69,7 @@ def test_reasons_equal_the_joins_they_replaced_on_a_generated_file(
     before = reference_reasons(members, matched.edges).sort("_i")
     assert now.height > 100
     assert_frame_equal(now, before)
+    # _groups puts each member's reason beside it by position: as a join on ``_i`` does
+    grouped, _ = _groups(matched, trust)
+    assert grouped["merge_reason"].null_count() < grouped.height
+    assert_frame_equal(grouped, members.join(now, on="_i", how="left", maintain_order="left"))
