@@ -279,3 +279,18 @@ def test_has_type_matches_phonenumbers_number_type_in_every_region() -> None:
             for text in frame["__nsn"]
         ]
         assert got == want, region
+
+
+def test_patterns_checked_together_are_judged_as_one_at_a_time() -> None:
+    # _compiles checks a region's patterns in one polars call: every region's as checked
+    # one at a time, and one pattern polars refuses (a look-ahead) or an escape _ascii
+    # cannot rewrite fails them all.
+    for region in ALL_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:
+            patterns = phones._patterns(metadata)
+            alone = all(phones._compiles((pattern,)) for pattern in patterns)
+            assert phones._compiles(patterns) == alone, region
+    assert phones._compiles(("0[1-9]", "1(?:2|3){2}\\d"))
+    assert not phones._compiles(("0[1-9]", "(?=1)2"))
+    assert not phones._compiles(("0[1-9]", "[\\d]"))
