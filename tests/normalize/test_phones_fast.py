@@ -294,3 +294,19 @@ def test_patterns_checked_together_are_judged_as_one_at_a_time() -> None:
     assert phones._compiles(("0[1-9]", "1(?:2|3){2}\\d"))
     assert not phones._compiles(("0[1-9]", "(?=1)2"))
     assert not phones._compiles(("0[1-9]", "[\\d]"))
+
+
+@pytest.mark.parametrize(
+    ("codes", "metas"),
+    [([1, 1, 1], ["US", "US", "US"]), ([1, 44, 1], ["US", "GB", "US"]), ([1, 1], ["US", "CA"])],
+)
+def test_numbers_are_grouped_by_calling_code_as_group_by_groups_them(
+    codes: list[int], metas: list[str]
+) -> None:
+    # One group (most exports) is not split; the groups must be group_by's either way.
+    numbers = pl.DataFrame({"__id": range(len(codes)), "__code": codes, "__meta": metas})
+
+    def groups(pairs: Any) -> dict[tuple[Any, ...], list[int]]:
+        return {key: group["__id"].sort().to_list() for key, group in pairs}
+
+    assert groups(phones._by_calling_code(numbers)) == groups(numbers.group_by("__code", "__meta"))
