@@ -820,10 +820,9 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
         ROW, "__position", pl.format("phone '{}' {}", "__raw", "__problem").alias("issue")
     )
     # Only contacts with two or more numbers can have repeats or need ranking.
-    lone, many = split_lone(items)
-    del items  # a million-row frame's worth of strings: free it before the next copies
     fields = ("phone_number", "country_code", "phone_number_sanitized", "label")
-    lone = lone.select(ROW, *fields)
+    lone, many = split_lone(items, ROW, *fields)
+    del items  # a million-row frame's worth of strings: free it before the next copies
     many = mark_first(many.with_columns(pl.col("phone_number").alias("__key")), *order)
     # In repeat order: the first label a repeat lends, and the issue lines, follow it.
     removed = many.filter(~pl.col("__first")).sort(ROW, "__key", *order, nulls_last=True)
