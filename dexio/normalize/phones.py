@@ -551,24 +551,46 @@ def _international(numbers: pl.DataFrame) -> pl.DataFrame:
     (fewer is TOO_SHORT_AFTER_IDD) and a known code (else INVALID_COUNTRY_CODE) or the
     number is left to parse_phone.
     """
-    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    # The first three digits as an integer index into tables of what they start
+    # (_code_prefixes): one short cast and three gathers, for some half the CPU of
+    # matching each code length's heads against the known codes (0.07 -> 0.04 s for the
+    # 625k numbers with a + of 1M records).
+    code, main, size = _code_prefixes()
+    head = pl.col("__head")
     digits = pl.col("__digits")
-    code = pl.lit(None, dtype=pl.String)
-    for size in (3, 2, 1):
-        head = digits.str.head(size)
-        known = [str(c) for c in codes if len(str(c)) == size]
-        code = pl.when(head.is_in(known)).then(head).otherwise(code)
-    main = {str(c): regions[0] for c, regions in codes.items()}
     return (
-        numbers.filter(_lengths(digits) > 2)
-        .with_columns(code.alias("__code"))
-        .filter(pl.col("__code").is_not_null())
+        numbers.lazy()
+        .filter(_lengths(digits) > 2)
+        .with_columns(digits.str.head(3).cast(pl.Int64).alias("__head"))
         .select(
             "__id",
-            pl.col("__code").cast(pl.Int64),
-            pl.col("__code").replace_strict(main, return_dtype=pl.String).alias("__meta"),
-            digits.str.slice(pl.col("__code").str.len_chars()).alias("__national"),
+            pl.lit(code).gather(head).alias("__code"),
+            pl.lit(main).gather(head).alias("__meta"),
+            digits.str.slice(pl.lit(size).gather(head)).alias("__national"),
         )
+        .filter(pl.col("__code").is_not_null())
+        .collect()
+    )
+
+
+@cache
+def _code_prefixes() -> tuple[pl.Series, pl.Series, pl.Series]:
+    """For the three digits 000-999, by value: the calling code each starts, null if none.
+
+    With it, the code's main region and its number of digits, for :func:`_international`.
+    """
+    known = {
+        str(code): (code, regions[0])
+        for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    }
+    found = [
+        next((known[head[:size]] for size in (1, 2, 3) if head[:size] in known), (None, None))
+        for head in (f"{value:03d}" for value in range(1000))
+    ]
+    return (
+        pl.Series([code for code, _ in found], dtype=pl.Int64),
+        pl.Series([region for _, region in found], dtype=pl.String),
+        pl.Series([len(str(code)) if code else None for code, _ in found], dtype=pl.Int64),
     )
 
 

@@ -310,3 +310,20 @@ def test_numbers_are_grouped_by_calling_code_as_group_by_groups_them(
         return {key: group["__id"].sort().to_list() for key, group in pairs}
 
     assert groups(phones._by_calling_code(numbers)) == groups(numbers.group_by("__code", "__meta"))
+
+
+def test_calling_codes_are_found_as_the_known_prefix_of_the_digits() -> None:
+    # _international looks the code up by the first three digits' value; hold it to the
+    # known code each number starts with, for every three digits and a few tails.
+    known = {
+        str(code): region[0] for code, region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    }
+    texts = [f"{head:03d}{tail}" for head in range(1000) for tail in ("", "5", "0123456789")]
+    texts += ["", "1", "44", "0", "00"]
+    want = []
+    for i, text in enumerate(texts):
+        code = next((text[:n] for n in (1, 2, 3) if text[:n] in known), None)
+        if len(text) > 2 and code is not None:
+            want.append((i, int(code), known[code], text[len(code) :]))
+    numbers = pl.DataFrame({"__id": range(len(texts)), "__digits": texts})
+    assert phones._international(numbers).rows() == want
