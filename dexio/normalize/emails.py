@@ -278,10 +278,12 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
 
     invalid = items.filter(pl.col("__problem").is_not_null())
     lone, many = split_lone(
-        items.filter(pl.col("__problem").is_null()) if invalid.height else items
+        items.filter(pl.col("__problem").is_null()) if invalid.height else items,
+        ROW,
+        "__email",
+        "label",
     )
     del items  # a million-row frame's worth of strings: free it before the next copies
-    lone = lone.select(ROW, "__email", "label")
     # Only contacts with two or more valid addresses can have repeats or need ranking.
     # The first spelling in source order stays; a repeat lends its label and preference.
     valid = mark_first(

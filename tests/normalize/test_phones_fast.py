@@ -279,3 +279,59 @@ def test_has_type_matches_phonenumbers_number_type_in_every_region() -> None:
             for text in frame["__nsn"]
         ]
         assert got == want, region
+
+
+def test_patterns_checked_together_are_judged_as_one_at_a_time() -> None:
+    # _compiles checks a region's patterns in one polars call: every region's as checked
+    # one at a time, and one pattern polars refuses (a look-ahead) or an escape _ascii
+    # cannot rewrite fails them all.
+    for region in ALL_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:
+            patterns = phones._patterns(metadata)
+            alone = all(phones._compiles((pattern,)) for pattern in patterns)
+            assert phones._compiles(patterns) == alone, region
+    assert phones._compiles(("0[1-9]", "1(?:2|3){2}\\d"))
+    assert not phones._compiles(("0[1-9]", "(?=1)2"))
+    assert not phones._compiles(("0[1-9]", "[\\d]"))
+
+
+@pytest.mark.parametrize(
+    ("codes", "metas"),
+    [([1, 1, 1], ["US", "US", "US"]), ([1, 44, 1], ["US", "GB", "US"]), ([1, 1], ["US", "CA"])],
+)
+def test_numbers_are_grouped_by_calling_code_as_group_by_groups_them(
+    codes: list[int], metas: list[str]
+) -> None:
+    # One group (most exports) is not split; the groups must be group_by's either way.
+    numbers = pl.DataFrame({"__id": range(len(codes)), "__code": codes, "__meta": metas})
+
+    def groups(pairs: Any) -> dict[tuple[Any, ...], list[int]]:
+        return {key: group["__id"].sort().to_list() for key, group in pairs}
+
+    assert groups(phones._by_calling_code(numbers)) == groups(numbers.group_by("__code", "__meta"))
+
+
+def test_calling_codes_are_found_as_the_known_prefix_of_the_digits() -> None:
+    # _international looks the code up by the first three digits' value; hold it to the
+    # known code each number starts with, for every three digits and a few tails.
+    known = {
+        str(code): region[0] for code, region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    }
+    texts = [f"{head:03d}{tail}" for head in range(1000) for tail in ("", "5", "0123456789")]
+    texts += ["", "1", "44", "0", "00"]
+    want = []
+    for i, text in enumerate(texts):
+        code = next((text[:n] for n in (1, 2, 3) if text[:n] in known), None)
+        if len(text) > 2 and code is not None:
+            want.append((i, int(code), known[code], text[len(code) :]))
+    numbers = pl.DataFrame({"__id": range(len(texts)), "__digits": texts})
+    assert phones._international(numbers).rows() == want
+
+
+def test_region_hints_worked_out_once_each_match_the_rule_row_by_row() -> None:
+    hints = [None, " +44", "DE", "us", "1", "0049", "x", "", "999", "+1", None, "DE", "44 "]
+    series = pl.Series("country_code", hints * 3, dtype=pl.String)
+    for default in ("US", "GB"):
+        want = series.to_frame().select(phones._region_hint(pl.col("country_code"), default))
+        assert phones._regions(series, default).to_list() == want.to_series().to_list()
