@@ -12,6 +12,8 @@ vanishing.
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +33,9 @@ from dexio.readers.text import (
     Delimited,
     RawTable,
     Refused,
-    ahead,
+    parse_block,
+    piece_blocks,
     read_delimited,
-    read_pieces,
     sniff_delimited,
     sniff_plain,
 )
@@ -156,32 +158,86 @@ def _read_delimited(file: Path, source: str, chosen: Mapping | None) -> Reading:
     return _map_tables(file, source, [read_delimited(data, source)], chosen)
 
 
+#: Pieces parsed, tidied and mapped at once by :func:`read_in_pieces`: one per core here.
+READ_WORKERS = 2
+
+
 def read_in_pieces(
     file: Path, source: str, chosen: Mapping | None, delimited: Delimited
 ) -> Reading | None:
-    """Parse, tidy and map the file a piece at a time (:func:`~dexio.readers.text.read_pieces`);
-    ``None`` when polars refuses a piece.
+    """Parse, tidy and map the file a block at a time (:func:`~dexio.readers.text.parse_block`
+    of each of :func:`~dexio.readers.text.piece_blocks`); ``None`` when polars refuses one.
 
-    A few pieces of raw strings exist at a time next to the canonical frame being built
-    (the one being mapped, the next, parsed meanwhile in a thread: :func:`ahead`, and
-    one waiting); reading the whole raw table first cost more than the canonical frame.
-    The mapping is per row and decides nothing from the data that would not hold for any
-    part of it (see :func:`~dexio.mapping.apply_mapping`), so the pieces map to the rows
-    the whole table would.
+    Two blocks are worked on at once, in threads (polars releases the GIL while it parses
+    and maps), so both cores stay busy: with the next piece parsed in one thread while the
+    previous was mapped in another, the mapping (~2/3 of the work) kept one core waiting.
+    The pieces' frames are kept in file order; rows are numbered on from the count of the
+    pieces before, which each waits for only between its tidying and its mapping. A few
+    pieces of raw strings exist at a time next to the canonical frame being built (the two
+    worked on, one block waiting); reading the whole raw table first cost more than the
+    canonical frame. The mapping is per row and decides nothing from the data that would
+    not hold for any part of it (see :func:`~dexio.mapping.apply_mapping`), so the pieces
+    map to the rows the whole table would.
     """
+    mapping = chosen if chosen is not None else detect_mapping(delimited.header)
     reading = Reading(
-        path=file, format="csv", mapping=chosen, frame=pl.DataFrame(), details=delimited.details
+        path=file,
+        format="csv",
+        mapping=mapping,
+        frame=pl.DataFrame(),
+        mapping_detected=chosen is None,
+        details=delimited.details,
     )
+    opened: Future[bool] = Future()  # the first block held a record, not the header alone
+
+    def work(number: int, block: bytes, before: Future[int], after: Future[int]) -> Mapped | None:
+        try:
+            # Once a block held a record, the width is the header's.
+            width_known = number > 1 or (number == 1 and opened.result())
+            piece = parse_block(block, number, delimited, width_known=width_known)
+            if number == 0:
+                opened.set_result(piece is not None)
+            del block
+            rows = before.result()  # rows of the pieces before this one
+        except BaseException as exc:  # the pieces after this one stop too
+            if number == 0 and not opened.done():
+                opened.set_exception(exc)
+            after.set_exception(exc)
+            raise
+        after.set_result(rows + (piece.height if piece is not None else 0))
+        if piece is None or piece.height == 0:
+            return None
+        return _map_piece(mapping, piece, source, rows)
+
     frames: list[pl.DataFrame] = []
+    before: Future[int] = Future()
+    before.set_result(0)
+    started: deque[Future[Mapped | None]] = deque()
+
+    def take() -> None:
+        mapped = started.popleft().result()
+        if mapped is not None:
+            _note(reading, mapped)
+            frames.append(mapped.frame)
+
+    pool = ThreadPoolExecutor(max_workers=READ_WORKERS, thread_name_prefix="dexio-read")
     try:
-        for piece in ahead(read_pieces(file, delimited)):
-            if reading.mapping is None:  # after the first piece, as for a whole table
-                reading.mapping = detect_mapping(delimited.header)
-                reading.mapping_detected = True
-            frames.append(_map_raw(reading, piece, source, 0))
-            del piece  # its raw strings go before the next piece is parsed
+        for number, block in enumerate(piece_blocks(file, delimited)):
+            after: Future[int] = Future()
+            started.append(pool.submit(work, number, block, before, after))
+            before = after
+            del block
+            # One block waiting for a free thread, not the whole file.
+            while len(started) > READ_WORKERS:
+                take()
+        while started:
+            take()
+        if before.result() == 0:
+            return None  # no records: read_delimited says which error that is
     except Refused:
         return None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     # One chunk per column: normalize and dedupe gather, sort and join these columns many
     # times, and each of those walks every chunk (14 at 1M rows). The copy costs ~0.1 s
     # and holds the pieces twice for a moment, well below dedupe's later peak, which it
@@ -199,7 +255,10 @@ def _map_tables(file: Path, source: str, tables: list[RawTable], chosen: Mapping
             header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
             reading.mapping = detect_mapping(header)
             reading.mapping_detected = True
-        frames.append(_map_raw(reading, raw, source, offset))
+        assert reading.mapping is not None
+        mapped = _map_piece(reading.mapping, raw, source, offset)
+        _note(reading, mapped)
+        frames.append(mapped.frame)
         offset += raw.height
         reading.details.update(table.details)
         reading.problems += table.problems
@@ -207,20 +266,35 @@ def _map_tables(file: Path, source: str, tables: list[RawTable], chosen: Mapping
     return _finish(reading, frame)
 
 
-def _map_raw(reading: Reading, raw: pl.DataFrame, source: str, offset: int) -> pl.DataFrame:
-    """Map one raw table (or piece of one) with ``reading.mapping`` into canonical columns,
-    noting in ``reading`` the columns it saw and what the mapping left over."""
-    assert reading.mapping is not None
+@dataclass
+class Mapped:
+    """One raw table (or piece of one) in canonical columns, and what the mapping saw."""
+
+    frame: pl.DataFrame
+    columns: list[str]
+    unclaimed: list[str]
+    dropped: list[str]
+
+
+def _map_piece(mapping: Mapping, raw: pl.DataFrame, source: str, offset: int) -> Mapped:
+    """Map one raw table (or piece of one) into canonical columns, its rows numbered on
+    from ``offset``."""
     header = [c for c in raw.columns if c not in (ROW_COLUMN, ISSUES_COLUMN)]
-    applied = apply_mapping(reading.mapping, raw)
-    reading.columns += [c for c in header if c not in reading.columns]
-    reading.unclaimed += [c for c in applied.unclaimed if c not in reading.unclaimed]
-    reading.dropped += [c for c in applied.dropped if c not in reading.dropped]
+    applied = apply_mapping(mapping, raw)
     # One query for the finishing steps: three eager ones cost twice the CPU.
     frame = applied.frame.lazy().with_columns(
         pl.lit(source).alias("source"), (pl.col("row") + offset).alias("row")
     )
-    return with_empty_lists(conform(frame)).collect()
+    return Mapped(
+        with_empty_lists(conform(frame)).collect(), header, applied.unclaimed, applied.dropped
+    )
+
+
+def _note(reading: Reading, mapped: Mapped) -> None:
+    """Note in ``reading`` the columns a piece had and what the mapping left over."""
+    reading.columns += [c for c in mapped.columns if c not in reading.columns]
+    reading.unclaimed += [c for c in mapped.unclaimed if c not in reading.unclaimed]
+    reading.dropped += [c for c in mapped.dropped if c not in reading.dropped]
 
 
 def _finish(reading: Reading, frame: pl.DataFrame) -> Reading:

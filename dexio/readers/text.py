@@ -12,13 +12,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import queue
-import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
@@ -31,7 +29,6 @@ SAMPLE_RECORDS = 200
 #: A cell longer than this is not contact data; it is cut out with a row issue.
 MAX_FIELD_BYTES = 1024 * 1024
 OVERFLOW_COLUMN = "_overflow"
-T = TypeVar("T")
 
 
 @dataclass
@@ -278,66 +275,18 @@ def read_pieces(
 ) -> Generator[pl.DataFrame, None, None]:
     """The tidied table :func:`read_delimited` makes of a file, as consecutive pieces with
     rows numbered on across pieces, each from about ``piece_bytes`` (default
-    :data:`PIECE_BYTES`) of the text. The text is ``delimited.body``, or the file itself
-    when that is ``None`` (see :func:`sniff_plain`).
+    :data:`PIECE_BYTES`) of the text: :func:`parse_block` of each of :func:`piece_blocks`.
 
-    Only one piece of the text and of its raw strings is in memory at a time. Raises
-    :class:`Refused` where polars refuses a piece; the pieces handed out must then be
-    thrown away. Why the pieces make the same cells as the whole file:
-
-    * a piece ends after a line feed outside quotes, counting every ``"`` as a toggle
-      (:func:`record_blocks`), which is how polars itself splits a file into lines, and
-      each line is parsed on its own;
-    * the first piece is parsed exactly as the whole file (header skipped, width from the
-      first record); the others start with a filler record of that width (dropped again),
-      so each line is read against the width it has inside the whole file;
-    * every rewrite in :func:`tidy` is per cell and leaves a cell that does not need it as
-      it is, so choosing per piece which columns to rewrite gives the same cells.
+    Raises :class:`Refused` where polars refuses a piece; the pieces handed out must then
+    be thrown away.
     """
-    if delimited.body is not None:
-        yield from _pieces(io.BytesIO(delimited.body).read, delimited, piece_bytes)
-        return
-    with source.open("rb") as handle:
-        yield from _pieces(handle.read, delimited, piece_bytes)
-
-
-def _pieces(
-    read: Callable[[int], bytes], delimited: Delimited, piece_bytes: int | None
-) -> Iterator[pl.DataFrame]:
-    header = delimited.header
-    delimiter = delimited.layout.delimiter
-    # A record of empty quoted cells as wide as the header, put before every piece after the
-    # first record and dropped after parsing: polars takes a piece's width from its first
-    # line, which inside the whole file it would not.
-    filler = delimiter.join(['""'] * len(header)).encode() + b"\n"
     first_row = 1
     width_known = False  # once a piece held a record, the width is the header's
-    blocks = record_blocks(read, piece_bytes or PIECE_BYTES)
-    for number, block in enumerate(blocks):
-        options = _csv_options(delimiter, header)
-        if number:
-            options["skip_rows"] = 0
-        try:
-            piece = pl.read_csv(filler + block if width_known else block, **options)
-        except pl.exceptions.PolarsError:
-            raise Refused from None
-        if number == 0 and piece.width == 0:
+    for number, block in enumerate(piece_blocks(source, delimited, piece_bytes)):
+        piece = parse_block(block, number, delimited, width_known=width_known, first_row=first_row)
+        if piece is None:
             continue  # the header alone: the next record sets the width, as in the file
-        if piece.columns != header:
-            raise Refused
-        if width_known:
-            piece = piece.slice(1)
         width_known = True
-        # Cells are cut from these bytes: none can hold a byte the block lacks.
-        controls = bool(block.translate(None, _NOT_CONTROL_BYTES))
-        quotes = b"'" in block
-        del block
-        piece = tidy(
-            piece.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN)),
-            first_row=first_row,
-            controls=controls,
-            quotes=quotes,
-        )
         first_row += piece.height
         if piece.height:
             yield piece
@@ -345,53 +294,66 @@ def _pieces(
         raise Refused  # no records: read_delimited says which error that is
 
 
-class _Failed:
-    """What ended the thread of :func:`ahead`: raised again where the items are used."""
+def piece_blocks(
+    source: Path, delimited: Delimited, piece_bytes: int | None = None
+) -> Generator[bytes, None, None]:
+    """:func:`record_blocks` of about ``piece_bytes`` (default :data:`PIECE_BYTES`) of the
+    text: ``delimited.body``, or the file itself when that is ``None`` (see
+    :func:`sniff_plain`). Only one block of the text is read at a time."""
+    size = piece_bytes or PIECE_BYTES
+    if delimited.body is not None:
+        yield from record_blocks(io.BytesIO(delimited.body).read, size)
+        return
+    with source.open("rb") as handle:
+        yield from record_blocks(handle.read, size)
 
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
+def parse_block(
+    block: bytes, number: int, delimited: Delimited, *, width_known: bool, first_row: int = 1
+) -> pl.DataFrame | None:
+    """Block ``number`` (from 0) of :func:`piece_blocks`, parsed and tidied, its rows
+    numbered from ``first_row``: the rows the whole file makes of it. ``width_known`` says
+    an earlier block held a record; ``None`` for a first block holding the header alone.
+    Raises :class:`Refused` where polars refuses the block. Why the pieces make the same
+    cells as the whole file:
 
-def ahead(items: Generator[T, None, None]) -> Generator[T, None, None]:
-    """The items of ``items``, each made in a thread while the caller works on the one
-    before: polars releases the GIL while it parses and maps, so parsing a piece and
-    mapping the previous one overlap (at most two more pieces in memory: one waiting, one
-    being made). An exception in the thread is raised here, at the item it stopped; when
-    the caller stops early, ``items`` is closed.
+    * a block ends after a line feed outside quotes, counting every ``"`` as a toggle
+      (:func:`record_blocks`), which is how polars itself splits a file into lines, and
+      each line is parsed on its own;
+    * the first block is parsed exactly as the whole file (header skipped, width from the
+      first record); the others start with a filler record of that width (dropped again),
+      so each line is read against the width it has inside the whole file;
+    * every rewrite in :func:`tidy` is per cell and leaves a cell that does not need it as
+      it is, so choosing per piece which columns to rewrite gives the same cells.
     """
-    handoff: queue.Queue[T | _Failed | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: T | _Failed | None) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(None)
-        except BaseException as exc:  # handed to the caller's thread
-            put(_Failed(exc))
-        finally:
-            items.close()
-
-    thread = threading.Thread(target=run, name="dexio-read-ahead", daemon=True)
-    thread.start()
+    header = delimited.header
+    delimiter = delimited.layout.delimiter
+    options = _csv_options(delimiter, header)
+    if number:
+        options["skip_rows"] = 0
+    # A record of empty quoted cells as wide as the header, put before every block after
+    # the first record and dropped after parsing: polars takes a piece's width from its
+    # first line, which inside the whole file it would not.
+    filler = delimiter.join(['""'] * len(header)).encode() + b"\n"
     try:
-        while (item := handoff.get()) is not None:
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+        piece = pl.read_csv(filler + block if width_known else block, **options)
+    except pl.exceptions.PolarsError:
+        raise Refused from None
+    if number == 0 and piece.width == 0:
+        return None
+    if piece.columns != header:
+        raise Refused
+    if width_known:
+        piece = piece.slice(1)
+    # Cells are cut from these bytes: none can hold a byte the block lacks.
+    controls = bool(block.translate(None, _NOT_CONTROL_BYTES))
+    quotes = b"'" in block
+    return tidy(
+        piece.with_columns(pl.lit(None, pl.List(pl.String)).alias(ISSUES_COLUMN)),
+        first_row=first_row,
+        controls=controls,
+        quotes=quotes,
+    )
 
 
 def record_blocks(read: Callable[[int], bytes], size: int) -> Iterator[bytes]:
