@@ -88,7 +88,9 @@ def _check_zip(file: Path) -> None:
             names = {e.filename for e in entries}
             packed = sum(e.compress_size for e in entries) or 1
             unpacked = sum(e.file_size for e in entries)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    # (zipfile refuses an entry that claims to need a zip version it does not know with
+    # NotImplementedError: a damaged header, as far as a workbook goes)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise InputError(
             f"damaged or truncated workbook, or not an .xlsx at all ({_why(exc)})", file=file
         ) from None
