@@ -1,7 +1,8 @@
 """Delimited text files (CSV, TSV, semicolon and pipe files) -> a table of raw strings.
 
 Encoding, delimiter and the header line are sniffed from the start of the file; the bulk is
-parsed by polars, a few MB at a time (:func:`read_pieces`), so the raw strings of a large
+parsed by polars, a few MB at a time (:func:`parse_block` of each of :func:`piece_blocks`,
+worked on two at a time by :func:`dexio.readers.read_in_pieces`), so the raw strings of a large
 file never exist all at once. Files polars refuses (rows with more fields than the header,
 stray quotes) are read whole (:func:`read_delimited`) and go through the standard csv module
 instead, so those rows keep every value and get a row issue rather than stopping the file.
@@ -235,7 +236,8 @@ HEAD_BYTES = SAMPLE_BYTES + len(codecs.BOM_UTF8)
 def read_delimited(data: bytes, file: str) -> RawTable:
     """Read CSV/TSV bytes into a :class:`RawTable` of trimmed strings (empty -> null).
 
-    The whole file at once; :func:`read_pieces` is the same, piece by piece.
+    The whole file at once; :func:`parse_block` of each of :func:`piece_blocks` is the
+    same, piece by piece.
     """
     delimited, offset = sniff_delimited(data, file)
     layout, header, encoding = delimited.layout, delimited.header, delimited.encoding
@@ -258,7 +260,7 @@ def read_delimited(data: bytes, file: str) -> RawTable:
     return RawTable(frame=frame, format="csv", details=delimited.details, problems=problems)
 
 
-#: Bytes of the file per piece in :func:`read_pieces` (~74,000 generated contacts): a
+#: Bytes of the file per piece in :func:`piece_blocks` (~74,000 generated contacts): a
 #: piece's raw strings and the mapping's intermediates stay a few dozen MB. Pieces of
 #: 4 MB cost ~0.1 s CPU more over 1M generated rows (twice the polars calls, each with
 #: its setup) for ~20 MB less at the peak of the read, far below dedupe's.
@@ -268,30 +270,6 @@ PIECE_BYTES = 8 * 1024 * 1024
 class Refused(Exception):
     """polars refused a piece (ragged rows, stray quotes, invalid UTF-8): read the file
     whole with :func:`read_delimited`, which knows what to do with each."""
-
-
-def read_pieces(
-    source: Path, delimited: Delimited, piece_bytes: int | None = None
-) -> Generator[pl.DataFrame, None, None]:
-    """The tidied table :func:`read_delimited` makes of a file, as consecutive pieces with
-    rows numbered on across pieces, each from about ``piece_bytes`` (default
-    :data:`PIECE_BYTES`) of the text: :func:`parse_block` of each of :func:`piece_blocks`.
-
-    Raises :class:`Refused` where polars refuses a piece; the pieces handed out must then
-    be thrown away.
-    """
-    first_row = 1
-    width_known = False  # once a piece held a record, the width is the header's
-    for number, block in enumerate(piece_blocks(source, delimited, piece_bytes)):
-        piece = parse_block(block, number, delimited, width_known=width_known, first_row=first_row)
-        if piece is None:
-            continue  # the header alone: the next record sets the width, as in the file
-        width_known = True
-        first_row += piece.height
-        if piece.height:
-            yield piece
-    if first_row == 1:
-        raise Refused  # no records: read_delimited says which error that is
 
 
 def piece_blocks(
